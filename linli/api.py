@@ -1,0 +1,34 @@
+"""The HTTP API under /api/v1/: every app contributes a router; schema at /api/v1/openapi.json."""
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+
+from linli.accounts.api import router as accounts_router
+from linli.audit.api import router as audit_router
+from linli.lib.apiauth import AUTH
+from linli.organisation.api import router as organisation_router
+from linli.registry.api import router as registry_router
+from linli.rosters.api import router as rosters_router
+from linli.survey.api import router as survey_router
+
+api = NinjaAPI(
+    title="linli 邻里 API",
+    version="1",
+    description="社区疫情防控平台接口。使用登录会话或 `Authorization: Bearer <token>`。",
+    auth=AUTH,
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api.add_router("/accounts", accounts_router)
+api.add_router("/registry", registry_router)
+api.add_router("/survey", survey_router)
+api.add_router("/org", organisation_router)
+api.add_router("/rosters", rosters_router)
+api.add_router("/audit", audit_router)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorised(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, {"detail": _("请先登录或提供有效的令牌")}, status=401)

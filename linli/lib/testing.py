@@ -1,0 +1,154 @@
+"""A small street and one persona per role, built once per test that asks for them.
+
+street 和平街道
+├── community 幸福社区 (C1)
+│   ├── grid 第一网格 (G1): compound 阳光小区 (P1): building 1号楼 (B1) units 1单元, 2单元; building 2号楼 (B2)
+│   └── grid 第二网格 (G2): compound 和谐家园 (P2): building 1号楼
+└── community 团结社区 (C2)
+    └── grid 第一网格 (G3): compound 团结新村 (P3): building 1号楼
+
+Each unit holds households 101, 102, 201 with two people each. Personas: street commander,
+community worker (C1), grid worker (G1), building lead (B1), gate guard (P1), medic (C1), supplier,
+resident (household B1-1单元-101), outsider (community worker of C2), superuser.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from stdnum.cn import ric
+
+from linli.accounts.choices import Role
+from linli.accounts.models import User
+from linli.registry import services
+from linli.registry.models import Building, Community, Compound, Grid, Household, Person, Street, Unit
+
+PASSWORD = "linli-test-pass"
+_serial = itertools.count(1)
+
+
+def make_id_number(birth: str = "19800101", area: str = "310115") -> str:
+    """A valid resident ID number, different on every call."""
+    body = f"{area}{birth}{next(_serial) % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def make_phone() -> str:
+    return f"139{next(_serial):08d}"
+
+
+@dataclass
+class Tree:
+    street: Street
+    c1: Community
+    c2: Community
+    g1: Grid
+    g2: Grid
+    g3: Grid
+    p1: Compound
+    p2: Compound
+    p3: Compound
+    b1: Building
+    b2: Building
+    b3: Building
+    b4: Building
+    units: dict[str, Unit] = field(default_factory=dict)
+    households: dict[str, Household] = field(default_factory=dict)
+
+
+def build_tree() -> Tree:
+    street = services.street_create(code="310115001", name="和平街道")
+    c1 = services.community_create(street=street, name="幸福社区")
+    c2 = services.community_create(street=street, name="团结社区")
+    g1 = services.grid_create(community=c1, name="第一网格")
+    g2 = services.grid_create(community=c1, name="第二网格")
+    g3 = services.grid_create(community=c2, name="第一网格")
+    p1 = services.compound_create(grid=g1, name="阳光小区", property_company="阳光物业")
+    p2 = services.compound_create(grid=g2, name="和谐家园")
+    p3 = services.compound_create(grid=g3, name="团结新村")
+    b1 = services.building_create(compound=p1, name="1号楼")
+    b2 = services.building_create(compound=p1, name="2号楼")
+    b3 = services.building_create(compound=p2, name="1号楼")
+    b4 = services.building_create(compound=p3, name="1号楼")
+    tree = Tree(street, c1, c2, g1, g2, g3, p1, p2, p3, b1, b2, b3, b4)
+    for building in (b1, b2, b3, b4):
+        for unit_name in ("1单元", "2单元") if building == b1 else ("1单元",):
+            unit = services.unit_create(building=building, name=unit_name)
+            tree.units[f"{building.code}/{unit_name}"] = unit
+            for room in ("101", "102", "201"):
+                household = services.household_create(unit=unit, room=room)
+                tree.households[f"{building.code}/{unit_name}/{room}"] = household
+                services.person_create(
+                    household=household,
+                    name=f"户主{room}",
+                    id_number=make_id_number(),
+                    phone=make_phone(),
+                    relation="householder",
+                )
+                services.person_create(
+                    household=household, name=f"家属{room}", id_number=make_id_number("20100505"), relation="child"
+                )
+    return tree
+
+
+def make_user(username: str, role: str, node: Any = None, **fields: Any) -> User:
+    user = User(username=username, role=role, password=make_password(PASSWORD), **fields)
+    if node is not None:
+        user.set_scope(node)
+    user.save()
+    return user
+
+
+@dataclass
+class Personas:
+    tree: Tree
+    street_command: User
+    community_worker: User
+    grid_worker: User
+    building_lead: User
+    gate_guard: User
+    medic: User
+    supplier: User
+    resident: User
+    outsider: User
+    admin: User
+
+    @property
+    def resident_household(self) -> Household:
+        return self.tree.households[f"{self.tree.b1.code}/1单元/101"]
+
+    def all_staff(self) -> list[User]:
+        return [
+            self.street_command,
+            self.community_worker,
+            self.grid_worker,
+            self.building_lead,
+            self.gate_guard,
+            self.medic,
+            self.supplier,
+            self.outsider,
+        ]
+
+
+def build_personas() -> Personas:
+    tree = build_tree()
+    resident_household = tree.households[f"{tree.b1.code}/1单元/101"]
+    resident_person = Person.objects.filter(household=resident_household, relation="householder").get()
+    return Personas(
+        tree=tree,
+        street_command=make_user("street", Role.STREET_COMMAND, tree.street, is_staff=True, display_name="街道指挥"),
+        community_worker=make_user("community", Role.COMMUNITY_WORKER, tree.c1, is_staff=True, display_name="社区干部"),
+        grid_worker=make_user("grid", Role.GRID_WORKER, tree.g1, display_name="网格员"),
+        building_lead=make_user("building", Role.BUILDING_LEAD, tree.b1, display_name="楼栋长"),
+        gate_guard=make_user("guard", Role.GATE_GUARD, tree.p1, display_name="值守"),
+        medic=make_user("medic", Role.MEDIC, tree.c1, display_name="医生"),
+        supplier=make_user("supplier", Role.SUPPLIER, None, supplier_name="平价超市", display_name="商超"),
+        resident=make_user(
+            resident_person.phone, Role.RESIDENT, resident_household, phone=resident_person.phone, display_name="居民"
+        ),
+        outsider=make_user("outsider", Role.COMMUNITY_WORKER, tree.c2, is_staff=True, display_name="外社区干部"),
+        admin=User.objects.create_superuser("admin", "admin@example.org", PASSWORD),
+    )

@@ -1,0 +1,13 @@
+from django.http import HttpResponse
+from django.urls import path
+
+app_name = "org"
+
+
+def _todo(request, **kwargs):  # placeholder until the page is built
+    return HttpResponse("TODO")
+
+
+urlpatterns = [
+    path("", _todo, name="index"),
+]
