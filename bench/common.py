@@ -1,0 +1,73 @@
+"""Helpers shared by the benchmarks: a scratch database, timing, percentiles."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@contextlib.contextmanager
+def scratch_database(name: str) -> Iterator[None]:
+    """Point the default connection at a new, migrated, empty database; drop it afterwards.
+
+    On PostgreSQL this is ``<configured name>_bench_<name>`` on the same server; on SQLite a
+    temporary file. The database ``make run`` serves is never touched.
+    """
+    db = settings.DATABASES["default"]
+    original = dict(db)
+    connections.close_all()
+    if db["ENGINE"].endswith("postgresql"):
+        scratch = f"{db['NAME']}_bench_{name}"[:63]
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+            cursor.execute(f'CREATE DATABASE "{scratch}"')
+        connections.close_all()
+        db["NAME"] = scratch
+        try:
+            call_command("migrate", verbosity=0, interactive=False)
+            yield
+        finally:
+            connections.close_all()
+            db.update(original)
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+            connections.close_all()
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            db["NAME"] = os.path.join(tmp, f"bench_{name}.sqlite3")
+            try:
+                call_command("migrate", verbosity=0, interactive=False)
+                yield
+            finally:
+                connections.close_all()
+                db.update(original)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """(seconds, result) of one call."""
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
