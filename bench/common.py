@@ -27,7 +27,7 @@ def scratch_database(name: str) -> Iterator[None]:
     temporary file. The database ``make run`` serves is never touched.
     """
     db = settings.DATABASES["default"]
-    original = dict(db)
+    original = db.copy()
     connections.close_all()
     if db["ENGINE"].endswith("postgresql"):
         scratch = f"{db['NAME']}_bench_{name}"[:63]

@@ -1,10 +1,25 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import include, path, reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 
 from linli import views
 from linli.api import api
 
+admin.site.site_header = _("邻里 · 后台管理")
+admin.site.site_title = _("邻里后台")
+admin.site.index_title = _("后台管理")
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The back office logs in through the one throttled login page."""
+    return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.GET.get('next', '/admin/')})}")
+
+
 urlpatterns = [
+    path("admin/login/", admin_login),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -16,6 +16,9 @@ from linli.lib.scope import LEVELS, ancestors_of, user_level
 class User(AbstractUser):
     """A staff member or a resident; scoped to one node of the tree (see linli.lib.scope)."""
 
+    # Accounts are themselves scoped: a community worker manages the accounts of their community.
+    SCOPE_LOOKUPS = {level: f"{level}_id" for level in LEVELS}
+
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.RESIDENT)
     phone = models.CharField(_("手机号"), max_length=11, blank=True, db_index=True)
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
@@ -90,6 +93,9 @@ class OneTimeCode(models.Model):
         verbose_name_plural = _("验证码")
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"
+
     @staticmethod
     def hash(phone: str, code: str) -> str:
         return hashlib.sha256(f"{phone}:{code}".encode()).hexdigest()
@@ -111,6 +117,9 @@ class SmsMessage(models.Model):
         verbose_name_plural = _("短信发件箱")
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class ApiToken(models.Model):
     """A bearer token for programmatic clients; only its hash is stored."""
@@ -128,6 +137,9 @@ class ApiToken(models.Model):
         verbose_name_plural = _("API 令牌")
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
     @staticmethod
     def hash(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
@@ -142,3 +154,6 @@ class LoginFailure(models.Model):
     class Meta:
         verbose_name = _("登录失败")
         verbose_name_plural = _("登录失败")
+
+    def __str__(self) -> str:
+        return self.key

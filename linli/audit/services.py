@@ -12,7 +12,12 @@ from linli.audit.models import AuditAction, AuditEvent
 from linli.lib.idnumbers import mask_id_number, mask_phone
 
 # The log is read by community admins: it records that these changed, never their full values.
-MASKED_FIELDS = {"id_number": mask_id_number, "phone": mask_phone, "helper_phone": mask_phone, "landlord_phone": mask_phone}
+MASKED_FIELDS = {
+    "id_number": mask_id_number,
+    "phone": mask_phone,
+    "helper_phone": mask_phone,
+    "landlord_phone": mask_phone,
+}
 
 
 def _place(obj: models.Model | None) -> tuple[int | None, int | None]:
@@ -43,7 +48,11 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """{field: [old, new]} for the fields that changed (a field missing on one side counts as None)."""
     keys = list(dict.fromkeys([*before, *after]))
-    return {key: [_shown(key, before.get(key)), _shown(key, after.get(key))] for key in keys if before.get(key) != after.get(key)}
+    return {
+        key: [_shown(key, before.get(key)), _shown(key, after.get(key))]
+        for key in keys
+        if before.get(key) != after.get(key)
+    }
 
 
 def _shown(key: str, value: Any) -> Any:

@@ -1,13 +1,9 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from linli.audit import views
 
 app_name = "audit"
 
-
-def _todo(request, **kwargs):  # placeholder until the page is built
-    return HttpResponse("TODO")
-
-
 urlpatterns = [
-    path("", _todo, name="index"),
+    path("", views.index, name="index"),
 ]

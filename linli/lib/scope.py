@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404
 
@@ -83,14 +84,14 @@ def get_visible_or_404(qs: models.QuerySet[M], user: Any, **kwargs: Any) -> M:
     """One record the user may see; out of scope looks exactly like missing (no existence leak)."""
     try:
         return visible(qs, user).get(**kwargs)
-    except qs.model.DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:
         raise Http404 from exc
 
 
 def get_editable_or_404(qs: models.QuerySet[M], user: Any, **kwargs: Any) -> M:
     try:
         return editable(qs, user).get(**kwargs)
-    except qs.model.DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:
         raise Http404 from exc
 
 

@@ -30,7 +30,7 @@ PASSWORD = "linli-test-pass"
 _serial = itertools.count(1)
 
 
-def make_id_number(birth: str = "19800101", area: str = "310115") -> str:
+def make_id_number(birth: str = "19800101", area: str = "310104") -> str:
     """A valid resident ID number, different on every call."""
     body = f"{area}{birth}{next(_serial) % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")

@@ -1,0 +1,69 @@
+import pytest
+from django.test import Client
+
+
+@pytest.mark.django_db
+def test_healthz_reports_the_database_state(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["vendor"] in {"sqlite", "postgresql"}
+
+
+@pytest.mark.django_db
+def test_pages_are_in_chinese_by_default(client: Client) -> None:
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert '<html lang="zh-hans">' in response.content.decode()
+    assert "工作人员登录" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_english_is_available(client: Client) -> None:
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en")
+    assert '<html lang="en">' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_home_requires_login(client: Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_home_shows_the_scope_of_a_grid_worker(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    response = client_for(personas.grid_worker).get("/")
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "第一网格" in text and "幸福社区" in text
+    # grid 1 holds compound P1: building 1 with two units and building 2 with one, 3 households each
+    assert response.context["summary"]["households"] == 9
+    assert response.context["summary"]["people"] == 18
+
+
+def test_home_sends_a_resident_to_their_household(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    response = client_for(personas.resident).get("/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/registry/household/{personas.resident_household.pk}/"
+
+
+@pytest.mark.django_db
+def test_admin_login_goes_through_the_throttled_login_page(client: Client) -> None:
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_openapi_schema_is_published(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    response = client_for(personas.community_worker).get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"].startswith("linli")
+
+
+@pytest.mark.django_db
+def test_api_refuses_anonymous_callers_in_chinese(client: Client) -> None:
+    response = client.get("/api/v1/accounts/me")
+    assert response.status_code == 401
+    assert "登录" in response.json()["detail"]
