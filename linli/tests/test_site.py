@@ -67,3 +67,25 @@ def test_api_refuses_anonymous_callers_in_chinese(client: Client) -> None:
     response = client.get("/api/v1/accounts/me")
     assert response.status_code == 401
     assert "登录" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_sqlite_file_database_runs_in_wal_mode_with_immediate_transactions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        pytest.skip("SQLite settings only")
+    config = {**settings.DATABASES["default"], "NAME": str(tmp_path / "probe.sqlite3")}
+    wrapper = DatabaseWrapper(config, alias="probe")
+    try:
+        with wrapper.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+            cursor.execute("PRAGMA foreign_keys")
+            assert cursor.fetchone()[0] == 1
+            cursor.execute("PRAGMA busy_timeout")
+            assert cursor.fetchone()[0] >= 5000
+        assert wrapper.transaction_mode == "IMMEDIATE"
+    finally:
+        wrapper.close()
