@@ -15,9 +15,7 @@ class ResponsibilityChain(models.Model):
         "grid": "compound__grid_id",
         "compound": "compound_id",
     }
-    compound = models.OneToOneField(
-        Compound, models.CASCADE, related_name="responsibility", verbose_name=_("小区")
-    )
+    compound = models.OneToOneField(Compound, models.CASCADE, related_name="responsibility", verbose_name=_("小区"))
     street_leader = models.CharField(_("街道包保领导"), max_length=50)
     street_leader_phone = models.CharField(_("街道包保领导电话"), max_length=20)
     community_leader = models.CharField(_("社区包保干部"), max_length=50)
@@ -32,6 +30,21 @@ class ResponsibilityChain(models.Model):
 
     def __str__(self) -> str:
         return str(self.compound)
+
+    @property
+    def filled(self) -> bool:
+        """Every link of the chain has a person and a phone: ready to publish at the entrance."""
+        return all(
+            getattr(self, name)
+            for name in (
+                "street_leader",
+                "street_leader_phone",
+                "community_leader",
+                "community_leader_phone",
+                "responsible",
+                "responsible_phone",
+            )
+        )
 
 
 class CoverSlot(models.Model):
@@ -54,6 +67,36 @@ class CoverSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.starts:%H:%M}–{self.ends:%H:%M}"
+
+    @property
+    def overnight(self) -> bool:
+        """The slot runs past midnight (20:00–08:00)."""
+        return self.ends <= self.starts
+
+
+class ManagingUnit(models.Model):
+    """A former manager 原管理单位 of a compound without a property company, and how many of its buildings it ran.
+
+    SPEC R6: such a compound is led by its former manager; of several, the one with most buildings.
+    """
+
+    SCOPE_LOOKUPS = ResponsibilityChain.SCOPE_LOOKUPS
+    compound = models.ForeignKey(Compound, models.CASCADE, related_name="managing_units", verbose_name=_("小区"))
+    name = models.CharField(_("原管理单位"), max_length=100)
+    buildings = models.PositiveIntegerField(_("管理楼栋数"), default=1)
+    contact = models.CharField(_("联系人"), max_length=50, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("原管理单位")
+        verbose_name_plural = _("原管理单位")
+        ordering = ["compound_id", "-buildings", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["compound", "name"], name="managing_unit_name_unique_in_compound")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class GroupKind(models.TextChoices):
@@ -80,7 +123,8 @@ class WorkingGroup(models.Model):
     kind = models.CharField(_("类别"), max_length=16, choices=GroupKind.choices)
     name = models.CharField(_("名称"), max_length=100)
     duties = models.TextField(_("职责"))
-    duty_phone = models.CharField(_("24小时值班电话"), max_length=20)
+    # Blank until the community fills it in: the seeded default groups have no phone yet.
+    duty_phone = models.CharField(_("24小时值班电话"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("工作组")

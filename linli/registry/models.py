@@ -237,9 +237,7 @@ class Person(models.Model):
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     relation = models.CharField(_("与户主关系"), max_length=16, choices=Relation.choices, default=Relation.OTHER)
     residency = models.CharField(_("居住类型"), max_length=16, choices=Residency.choices, default=Residency.RESIDENT)
-    health_code = models.CharField(
-        _("健康码"), max_length=8, choices=HealthCode.choices, default=HealthCode.GREEN
-    )
+    health_code = models.CharField(_("健康码"), max_length=8, choices=HealthCode.choices, default=HealthCode.GREEN)
     lives_alone = models.BooleanField(_("独居"), default=False)
     empty_nest = models.BooleanField(_("空巢"), default=False)
     left_behind = models.BooleanField(_("留守"), default=False)
@@ -261,6 +259,9 @@ class Person(models.Model):
         ordering = ["household_id", "id"]
         indexes = [
             models.Index(fields=["name"], name="person_name_idx"),
+            # Name search is a prefix match (LIKE '张%'), which a plain btree index cannot serve under a
+            # non-C collation; the pattern opclass can, whatever the collation (ignored on SQLite).
+            models.Index(fields=["name"], name="person_name_prefix_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["phone"], name="person_phone_idx"),
         ]
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record, diff, snapshot
 from linli.lib.idnumbers import birth_date_from_id, clean_id_number, clean_phone, gender_from_id
-from linli.registry.models import Building, Community, Compound, Grid, Household, Person, Street, Unit
+from linli.registry.models import Building, Community, Compound, Grid, Household, Person, Street, TravelRecord, Unit
 
 PERSON_FIELDS = [
     "name",
@@ -228,3 +228,22 @@ def household_update(*, household: Household, actor: Any = None, request: Any = 
         if changes:
             audit_record(actor=actor, action=AuditAction.UPDATE, obj=household, changes=changes, request=request)
     return household
+
+
+def travel_record_create(
+    *, person: Person, date: Any, place: str, note: str = "", actor: Any = None, request: Any = None
+) -> TravelRecord:
+    """Record a place a person has been (14-day travel history, SPEC R3)."""
+    place = (place or "").strip()
+    if not place:
+        raise ValidationError({"place": _("请填写地点")})
+    with transaction.atomic():
+        record = TravelRecord.objects.create(person=person, date=date, place=place, note=(note or "").strip())
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=person,
+            changes={"travel": [None, f"{date} {place}"]},
+            request=request,
+        )
+    return record

@@ -34,6 +34,8 @@ class ImportJob(models.Model):
     created_people = models.PositiveIntegerField(_("新增人员"), default=0)
     updated_people = models.PositiveIntegerField(_("更新人员"), default=0)
     created_households = models.PositiveIntegerField(_("新增户"), default=0)
+    # Places created (compounds, buildings, units), rows skipped, and notes such as ignored columns.
+    summary = models.JSONField(_("摘要"), default=dict, blank=True)
     message = models.TextField(_("说明"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
@@ -45,6 +47,10 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.WRITING)
 
     @property
     def percent(self) -> int:

@@ -1,13 +1,10 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from linli.survey import views
 
 app_name = "survey"
 
-
-def _todo(request, **kwargs):  # placeholder until the page is built
-    return HttpResponse("TODO")
-
-
 urlpatterns = [
-    path("", _todo, name="progress"),
+    path("", views.progress, name="progress"),
+    path("household/<int:pk>/visit/", views.visit_create, name="visit_create"),
 ]
