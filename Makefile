@@ -7,6 +7,12 @@ HOST ?= 127.0.0.1
 DEMO_HOUSEHOLDS ?= 2000
 ONLY ?=
 
+# Settings come from the environment; a .env file (see .env.example) is read when present.
+ifneq (,$(wildcard .env))
+include .env
+export
+endif
+
 .PHONY: run install install-dev migrate demo test lint typecheck bench messages clean
 
 $(VENV)/.installed: requirements.lock
