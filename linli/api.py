@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, ValidationError
 
 from linli.accounts.api import router as accounts_router
 from linli.audit.api import router as audit_router
@@ -32,3 +32,9 @@ api.add_router("/audit", audit_router)
 @api.exception_handler(AuthenticationError)
 def unauthorised(request: HttpRequest, exc: Exception) -> HttpResponse:
     return api.create_response(request, {"detail": _("请先登录或提供有效的令牌")}, status=401)
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """Malformed input (wrong JSON types, missing fields): a Chinese summary plus the details."""
+    return api.create_response(request, {"detail": _("请求数据格式不正确，请检查后重试"), "errors": exc.errors}, status=422)

@@ -63,7 +63,7 @@ class User(AbstractUser):
 
     @property
     def is_resident(self) -> bool:
-        return self.role == Role.RESIDENT
+        return self.role == Role.RESIDENT and not self.is_superuser
 
     @property
     def can_reveal(self) -> bool:

@@ -26,7 +26,7 @@ def _birth_place_known(prefix: str, year: int) -> bool:
     # depends on the code and the year the number was assigned, so it is cached on those.
     try:
         ric.get_birth_place(f"{prefix}{year:04d}0101000")
-    except StdnumError:
+    except (StdnumError, KeyError):  # KeyError: stdnum 2.2 on a code known only at province level (111000)
         return False
     return True
 
@@ -59,12 +59,13 @@ def clean_id_number(value: str) -> str:
 
 
 def normalise_phone(value: str) -> str:
-    value = _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(value or "")))
+    value = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if value.endswith(".0"):  # a phone stored as a number in Excel
+        value = value[:-2]
+    value = _SEPARATORS.sub("", value)
     for prefix in ("+86", "0086"):
         if value.startswith(prefix):
             value = value[len(prefix) :]
-    if value.endswith(".0"):  # a phone stored as a number in Excel
-        value = value[:-2]
     return value
 
 

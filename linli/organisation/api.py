@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from linli.lib import scope
@@ -70,6 +70,12 @@ class GroupOut(Schema):
     members: list[MemberOut]
 
 
+def _bad_request(errors: dict[str, list[str]]) -> Status[dict[str, Any]]:
+    """400 with every message joined in ``detail`` and, per field, in ``errors``."""
+    detail = "；".join(message for messages in errors.values() for message in messages)
+    return Status(400, {"detail": detail, "errors": errors})
+
+
 def _staff(request: HttpRequest) -> Any:
     user: Any = request.user
     if not scope.is_unrestricted(user) and (user.is_resident or scope.user_level(user) is None):
@@ -120,10 +126,9 @@ def chain_put(request: HttpRequest, compound_id: int, payload: ChainIn) -> Any:
     try:
         services.responsibility_chain_save(compound=compound, actor=user, request=request, **payload.dict())
     except ValidationError as exc:
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-        return 400, {"detail": "；".join(m for messages in errors.values() for m in messages), "errors": errors}
+        return _bad_request(exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages})
     compound = Compound.objects.select_related("community", "responsibility").get(pk=compound.pk)
-    return 200, _chain_out(compound)
+    return Status(200, _chain_out(compound))
 
 
 @router.get("/groups", response=list[GroupOut], summary="领导小组与工作组")

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -24,6 +24,8 @@ from linli.lib import scope
 from linli.registry import selectors, services
 from linli.registry.choices import VULNERABLE_FLAGS, HealthCode, Relation, Residency
 from linli.registry.models import Household, Person
+from linli.registry.search import parse_query, search_people
+from linli.registry.selectors import is_resident
 
 router = Router(tags=["registry"])
 
@@ -206,7 +208,7 @@ def _require_staff(user: Any) -> None:
     """Tree-wide reads are for staff with a tree scope; residents and suppliers are refused."""
     if scope.is_unrestricted(user):
         return
-    if getattr(user, "is_resident", True) or scope.user_level(user) is None:
+    if is_resident(user) or scope.user_level(user) is None:
         raise HttpError(403, _("您的账号无权查看台账"))
 
 
@@ -237,7 +239,7 @@ def _check_choices(data: dict[str, Any]) -> None:
         raise ValidationError(errors)
 
 
-def _invalid(exc: ValidationError) -> tuple[int, dict[str, Any]]:
+def _invalid(exc: ValidationError) -> Status[dict[str, Any]]:
     """A service's ValidationError as a 422 body: one sentence plus the messages per field."""
     errors = (
         {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
@@ -245,7 +247,7 @@ def _invalid(exc: ValidationError) -> tuple[int, dict[str, Any]]:
         else {"__all__": [str(m) for m in exc.messages]}
     )
     first = next(iter(errors.values()))[0]
-    return 422, {"detail": first, "errors": errors}
+    return Status(422, {"detail": first, "errors": errors})
 
 
 # --- tree ---
@@ -296,7 +298,7 @@ def households(
 def household_detail(request: HttpRequest, household_id: int) -> Any:
     qs = Household.objects.select_related("compound", "building", "unit").annotate(member_count=Count("members"))
     household = _get(qs.prefetch_related("members"), request.user, household_id)
-    if getattr(request.user, "is_resident", False):
+    if is_resident(request.user):
         household.note = ""  # the note is the workers' own record
     return household
 
@@ -315,7 +317,7 @@ def person_create(request: HttpRequest, household_id: int, payload: PersonIn) ->
         person = services.person_create(household=household, actor=request.user, request=request, **data)
     except ValidationError as exc:
         return _invalid(exc)
-    return 201, person
+    return Status(201, person)
 
 
 # --- people ---
@@ -323,13 +325,10 @@ def person_create(request: HttpRequest, household_id: int, payload: PersonIn) ->
 
 @router.get("/people", response=list[PersonFound], summary="查找人员（姓名、手机号、身份证号、房号）")
 def people_search(request: HttpRequest, q: str = "") -> Any:
-    from linli.registry.search import search_people
-
     _require_staff(request.user)
-    query = q.strip()
-    if len(query) < 2:
-        raise HttpError(422, _("请至少输入两个字或两位数字"))
-    return list(search_people(request.user, query, limit=50))
+    if parse_query(q) is None:
+        raise HttpError(422, _("请输入姓名、手机号、身份证号（或后四位）或房号，至少一个汉字或两位数字"))
+    return search_people(request.user, q, limit=50)
 
 
 @router.get("/people/{person_id}", response=PersonOut, summary="人员详情")
@@ -350,7 +349,7 @@ def person_update(request: HttpRequest, person_id: int, payload: PersonPatch) ->
         person = services.person_update(person=person, actor=request.user, request=request, **data)
     except ValidationError as exc:
         return _invalid(exc)
-    return 200, person
+    return Status(200, person)
 
 
 @router.post("/people/{person_id}/reveal/{field}", response=RevealOut, summary="查看完整身份证号或手机号（留审计记录）")
@@ -358,7 +357,7 @@ def person_reveal(request: HttpRequest, person_id: int, field: str) -> Any:
     user: Any = request.user
     if field not in ("id_number", "phone"):
         raise HttpError(404, _("只能查看身份证号（id_number）或手机号（phone）"))
-    if not getattr(user, "can_reveal", False) or getattr(user, "is_resident", True):
+    if not getattr(user, "can_reveal", False):
         raise HttpError(403, _("您的角色无权查看完整信息"))
     person = _get(Person.objects.select_related("household"), user, person_id)
     audit_reveal(actor=user, obj=person, field=field, request=request)

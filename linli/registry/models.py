@@ -230,9 +230,9 @@ class Person(models.Model):
     name = models.CharField(_("姓名"), max_length=50)
     # NULL, not "", when a person has no number yet (a newborn): NULLs never collide in the unique index.
     id_number = models.CharField(_("身份证号"), max_length=18, unique=True, null=True, blank=True)
-    id_tail = models.CharField(_("身份证号后四位"), max_length=4, blank=True, db_index=True)
+    id_tail = models.CharField(_("身份证号后四位"), max_length=4, blank=True)
     phone = models.CharField(_("手机号"), max_length=11, blank=True)
-    phone_tail = models.CharField(_("手机号后四位"), max_length=4, blank=True, db_index=True)
+    phone_tail = models.CharField(_("手机号后四位"), max_length=4, blank=True)
     gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     relation = models.CharField(_("与户主关系"), max_length=16, choices=Relation.choices, default=Relation.OTHER)
@@ -260,8 +260,16 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["name"], name="person_name_idx"),
             # Name search is a prefix match (LIKE '张%'), which a plain btree index cannot serve under a
-            # non-C collation; the pattern opclass can, whatever the collation (ignored on SQLite).
-            models.Index(fields=["name"], name="person_name_prefix_idx", opclasses=["varchar_pattern_ops"]),
+            # non-C collation; the pattern opclass can, whatever the collation (opclasses are ignored on
+            # SQLite). The household id in the search indexes lets a scoped search (a community's
+            # workers) drop other communities' matches from the index alone, before reading any row.
+            models.Index(
+                fields=["name", "household"],
+                name="person_name_prefix_idx",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
+            models.Index(fields=["phone_tail", "household"], name="person_phone_tail_idx"),
+            models.Index(fields=["id_tail", "household"], name="person_id_tail_idx"),
             models.Index(fields=["phone"], name="person_phone_idx"),
         ]
 

@@ -189,3 +189,8 @@ def household_travel(user: Any, household: Household, days: int = 14) -> QuerySe
     since = timezone.localdate() - datetime.timedelta(days=days)
     qs = TravelRecord.objects.filter(person__household=household, date__gte=since).select_related("person")
     return scope.visible(qs, user).order_by("-date", "-id")
+
+
+def is_resident(user: Any) -> bool:
+    """A resident account. The superuser keeps the default role (resident) and is not one."""
+    return bool(getattr(user, "is_resident", False)) and not scope.is_unrestricted(user)

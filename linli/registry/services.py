@@ -64,7 +64,9 @@ def grid_create(*, community: Community, name: str, code: str = "", actor: Any =
 
 def compound_create(*, grid: Grid, name: str, code: str = "", actor: Any = None, **fields: Any) -> Compound:
     with transaction.atomic():
-        code = code or _next_code(f"{grid.community.code}-", Compound.objects.filter(community_id=grid.community_id).count())
+        code = code or _next_code(
+            f"{grid.community.code}-", Compound.objects.filter(community_id=grid.community_id).count()
+        )
         compound = Compound.objects.create(
             street_id=grid.street_id, community_id=grid.community_id, grid=grid, code=code, name=name, **fields
         )

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from linli.lib import scope
@@ -81,6 +81,12 @@ class ProgressOut(Schema):
     uncovered: list[UncoveredOut]
 
 
+def _bad_request(errors: dict[str, list[str]]) -> Status[dict[str, Any]]:
+    """400 with every message joined in ``detail`` and, per field, in ``errors``."""
+    detail = "；".join(message for messages in errors.values() for message in messages)
+    return Status(400, {"detail": detail, "errors": errors})
+
+
 def _staff(request: HttpRequest) -> Any:
     user: Any = request.user
     if not scope.is_unrestricted(user) and (user.is_resident or scope.user_level(user) is None):
@@ -133,7 +139,7 @@ def visit_create(request: HttpRequest, household_id: int, payload: VisitIn) -> A
     wanted = set(payload.people_home)
     people = list(household.members.filter(pk__in=wanted))
     if len(people) != len(wanted):
-        return 400, {"detail": _("只能勾选本户的成员"), "errors": {"people_home": [_("只能勾选本户的成员")]}}
+        return _bad_request({"people_home": [_("只能勾选本户的成员")]})
     try:
         visit = services.survey_visit_record(
             household=household,
@@ -143,9 +149,8 @@ def visit_create(request: HttpRequest, household_id: int, payload: VisitIn) -> A
             **payload.dict(exclude={"people_home"}),
         )
     except ValidationError as exc:
-        errors = exc.message_dict
-        return 400, {"detail": "；".join(m for messages in errors.values() for m in messages), "errors": errors}
-    return 201, _visit_out(visit, household)
+        return _bad_request(exc.message_dict)
+    return Status(201, _visit_out(visit, household))
 
 
 @router.get("/progress", response=ProgressOut, summary="摸排进度（按社区、网格、小区、楼栋逐级）")

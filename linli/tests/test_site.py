@@ -89,3 +89,26 @@ def test_a_sqlite_file_database_runs_in_wal_mode_with_immediate_transactions(tmp
         assert wrapper.transaction_mode == "IMMEDIATE"
     finally:
         wrapper.close()
+
+
+def test_a_malformed_api_request_is_answered_in_chinese(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    response = client_for(personas.community_worker).get("/api/v1/audit/events?limit=many")
+    assert response.status_code == 422
+    assert "请求数据格式不正确" in response.json()["detail"]
+
+
+def test_a_phone_stored_as_a_number_in_excel_is_accepted() -> None:
+    from linli.lib.idnumbers import clean_phone
+
+    assert clean_phone("13812345678.0") == "13812345678"
+    assert clean_phone("+86 138-1234-5678") == "13812345678"
+
+
+@pytest.mark.django_db
+def test_the_superuser_is_staff_not_a_resident(client: Client) -> None:
+    from linli.accounts.models import User
+
+    admin = User.objects.create_superuser("root", "root@example.org", "a-long-password-1")
+    assert not admin.is_resident
+    client.force_login(admin)
+    assert client.get("/").status_code == 200

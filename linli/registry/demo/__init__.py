@@ -1,0 +1,186 @@
+"""The demo street 和平街道: realistic, deterministic data for ``make run``, the tests and the benchmarks.
+
+Same seed, same street: every random choice comes from one ``random.Random(seed)`` drawn in a fixed
+order (ages and survey times count back from ``now``, so they move with the calendar). Nodes are
+bulk-created level by level; households, people, travel records and survey visits are written one
+community at a time with COPY on PostgreSQL and ``executemany`` on SQLite. The whole seed is one
+transaction and leaves one audit event, not one per row.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from linli.accounts.choices import Role
+from linli.accounts.models import User
+from linli.audit.models import AuditAction, AuditEvent
+from linli.audit.services import audit_record
+from linli.registry.choices import CompoundKind, Relation
+from linli.registry.demo import bulk, tree
+from linli.registry.demo.people import Population
+from linli.registry.demo.words import NamePools, name_pools
+from linli.registry.models import Building, Community, Compound, Grid, Household, Person, Street, TravelRecord, Unit
+from linli.survey.models import SurveyVisit
+
+STREET_CODE = "310115001"
+STREET_NAME = "和平街道"
+DEFAULT_PASSWORD = "linli2026"
+DEFAULT_SEED = 2022
+SUPPLIER_NAME = "和平平价超市"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    level: str | None  # the tree level the account is scoped to; None: no tree scope
+    display_name: str
+    is_staff: bool = False
+    is_superuser: bool = False
+
+
+DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount("jiedao", Role.STREET_COMMAND, "street", "街道指挥部", is_staff=True),
+    DemoAccount("shequ", Role.COMMUNITY_WORKER, "community", "社区干部", is_staff=True),
+    DemoAccount("wangge", Role.GRID_WORKER, "grid", "网格员"),
+    DemoAccount("louzhang", Role.BUILDING_LEAD, "building", "楼栋长"),
+    DemoAccount("menwei", Role.GATE_GUARD, "compound", "值守人员"),
+    DemoAccount("yisheng", Role.MEDIC, "community", "医务人员"),
+    DemoAccount("shangchao", Role.SUPPLIER, None, "保供商超"),
+    DemoAccount("admin", Role.STREET_COMMAND, None, "系统管理员", is_staff=True, is_superuser=True),
+)
+
+
+def demo_password() -> str:
+    """The demo accounts' password: ``DEMO_PASSWORD`` from the environment, else ``linli2026``."""
+    return os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
+
+
+@dataclass
+class SeedResult:
+    street: Street
+    households: int
+    people: int
+    seconds: float
+    accounts: list[User] = field(default_factory=list)
+    resident: User | None = None
+
+
+def seed_demo(
+    *,
+    households: int,
+    seed: int = DEFAULT_SEED,
+    now: datetime.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SeedResult:
+    """Build the demo street with ``households`` households, its people and the demo accounts."""
+    if households < 1:
+        raise ValueError("households must be at least 1")
+    if Street.objects.filter(code=STREET_CODE).exists():
+        raise ValueError(f"街道 {STREET_CODE} 已存在，未重复生成演示数据")
+    say = progress or (lambda message: None)
+    started = time.perf_counter()
+    now = now or timezone.now()
+    rng = random.Random(seed)
+    pools = name_pools(seed)
+    population = Population(rng, pools, now)
+    with transaction.atomic():
+        street = Street.objects.create(code=STREET_CODE, name=STREET_NAME)
+        plans = tree.plan_street(rng, households)
+        tree.create_nodes(street, plans)
+        say(f"{STREET_NAME}: {len(plans)} 个社区，{sum(len(c.grids) for c in plans)} 个网格")
+        population.start_ids(bulk.next_id(Household), bulk.next_id(Person))
+        total_households = total_people = 0
+        for index, community in enumerate(plans, 1):
+            counts = population.fill(community)
+            total_households += counts.households
+            total_people += counts.people
+            if index == len(plans) or index % max(1, len(plans) // 20) == 0:
+                say(
+                    f"  {index}/{len(plans)} 社区 · {total_households:,} 户 {total_people:,} 人 · "
+                    f"{time.perf_counter() - started:.1f} s"
+                )
+        bulk.reset_sequences(Household, Person, TravelRecord, SurveyVisit)
+        accounts, resident = _create_accounts(street, pools, rng)
+        audit_record(
+            actor="seed_demo",
+            action=AuditAction.IMPORT,
+            model="registry.demo",
+            object_pk=str(street.pk),
+            object_repr=STREET_NAME,
+            changes={
+                "households": total_households,
+                "people": total_people,
+                "seed": seed,
+                "resident_user_id": resident.pk if resident else None,
+            },
+            street_id=street.pk,
+        )
+    bulk.analyze(Household, Person, Unit, Building, Compound, Grid, Community, TravelRecord, SurveyVisit)
+    seconds = time.perf_counter() - started
+    say(f"完成：{total_households:,} 户，{total_people:,} 人，用时 {seconds:.1f} 秒")
+    return SeedResult(street, total_households, total_people, seconds, accounts, resident)
+
+
+def _create_accounts(street: Street, pools: NamePools, rng: random.Random) -> tuple[list[User], User | None]:
+    """One account per role, scoped to the first community's first grid, compound and building."""
+    community = Community.objects.filter(street=street).order_by("code").first()
+    grid = Grid.objects.filter(community=community).order_by("code").first()
+    compounds = Compound.objects.filter(grid=grid).order_by("code")
+    compound = compounds.filter(kind=CompoundKind.COMPOUND).first() or compounds.first()
+    building = Building.objects.filter(compound=compound).order_by("number").first()
+    nodes = {"street": street, "community": community, "grid": grid, "compound": compound, "building": building}
+    # One hash for all: hashing is deliberately slow and these accounts share a published password.
+    password = make_password(demo_password())
+    accounts = []
+    for spec in DEMO_ACCOUNTS:
+        user = User.objects.filter(username=spec.username).first() or User(username=spec.username, password=password)
+        user.role = spec.role
+        user.display_name = f"{pools.name(rng, rng.random() < 0.5)}（{spec.display_name}）"
+        user.is_staff = spec.is_staff
+        user.is_superuser = spec.is_superuser
+        user.supplier_name = SUPPLIER_NAME if spec.role == Role.SUPPLIER else ""
+        if spec.level is not None:
+            user.set_scope(nodes[spec.level])
+        user.save()
+        accounts.append(user)
+    return accounts, _create_resident(building, password)
+
+
+def _create_resident(building: Building | None, password: str) -> User | None:
+    """A resident account for a householder of the building lead's building; username = phone."""
+    householder = (
+        Person.objects.filter(
+            household__building=building, household__is_rented=False, relation=Relation.HOUSEHOLDER, phone__gt=""
+        )
+        .select_related("household")
+        .order_by("household_id")
+        .first()
+    )
+    if householder is None:
+        return None
+    user = User.objects.filter(username=householder.phone).first() or User(
+        username=householder.phone, password=password
+    )
+    user.role = Role.RESIDENT
+    user.phone = householder.phone
+    user.display_name = householder.name
+    user.set_scope(householder.household)
+    user.save()
+    return user
+
+
+def demo_resident() -> User | None:
+    """The resident account the last seed created (its id is kept in the seed's audit event)."""
+    event = AuditEvent.objects.filter(model="registry.demo", action=AuditAction.IMPORT).order_by("-id").first()
+    user_id = event.changes.get("resident_user_id") if event else None
+    return User.objects.filter(pk=user_id, role=Role.RESIDENT).first() if user_id else None

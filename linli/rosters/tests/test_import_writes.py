@@ -1,0 +1,220 @@
+"""What an import writes: places, households and people, updated by ID number, never duplicated."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+
+from linli.audit.models import AuditAction, AuditEvent
+from linli.lib.testing import Personas, make_id_number
+from linli.registry import services as registry_services
+from linli.registry.models import Building, Compound, Household, Person, Unit
+from linli.rosters.models import ImportJob, ImportStatus
+from linli.rosters.services import roster_import
+from linli.rosters.tests.conftest import HEADERS, person_row
+
+
+def test_new_places_are_created_with_the_registry_code_scheme(personas: Personas, roster: Callable[..., Path]) -> None:
+    c1 = personas.tree.c1
+    rows = [
+        person_row(小区="新月小区", 楼栋="3号楼", 单元="1单元", 房号="101", 姓名="甲", 身份证号=make_id_number()),
+        person_row(小区="新月小区", 楼栋="3号楼", 单元="2单元", 房号="101", 姓名="乙", 身份证号=make_id_number()),
+        person_row(小区="阳光小区", 楼栋="1号楼", 单元="3单元", 房号="101", 姓名="丙", 身份证号=make_id_number()),
+    ]
+
+    job = roster_import(path=roster(rows), user=personas.community_worker)
+
+    assert job.status == ImportStatus.DONE, job.errors
+    compound = Compound.objects.get(name="新月小区")
+    # The same codes the registry services would have given: compound n+1 of the community, …
+    assert (compound.code, compound.grid, compound.community) == (f"{c1.code}-003", personas.tree.g1, c1)
+    building = Building.objects.get(compound=compound)
+    assert (building.code, building.number, building.name) == (f"{compound.code}-B01", 1, "3号楼")
+    assert list(Unit.objects.filter(building=building).values_list("code", "number")) == [
+        (f"{building.code}-U1", 1),
+        (f"{building.code}-U2", 2),
+    ]
+    third = Unit.objects.get(building=personas.tree.b1, name="3单元")
+    assert (third.code, third.number) == (f"{personas.tree.b1.code}-U3", 3)
+    household = Person.objects.get(name="丙").household
+    assert household.code == f"{third.code}-101"
+    assert (household.street_id, household.community_id, household.grid_id) == (
+        c1.street_id,
+        c1.pk,
+        personas.tree.g1.pk,
+    )
+    assert (job.created_people, job.created_households, job.summary["compounds"], job.summary["units"]) == (3, 3, 1, 3)
+
+
+def test_people_get_their_derived_fields(personas: Personas, roster: Callable[..., Path]) -> None:
+    id_number = make_id_number("19561224")
+    path = roster([person_row(身份证号=id_number.lower(), 手机号="+86 139-0000-1234")])
+
+    roster_import(path=path, user=personas.community_worker)
+
+    person = Person.objects.get(id_number=id_number)
+    assert (person.id_tail, person.phone, person.phone_tail) == (id_number[-4:], "13900001234", "1234")
+    assert person.birth_date == datetime.date(1956, 12, 24)
+    assert person.gender == ("M" if int(id_number[16]) % 2 else "F")
+
+
+def test_reimport_updates_people_by_id_number_instead_of_duplicating(
+    personas: Personas, roster: Callable[..., Path]
+) -> None:
+    id_number = make_id_number("19660606")
+    roster_import(path=roster([person_row(身份证号=id_number, 手机号="13700000001")]), user=personas.community_worker)
+    total = Person.objects.count()
+
+    job = roster_import(
+        path=roster([person_row(身份证号=id_number, 手机号="13700000002", 重点人群="空巢")]),
+        user=personas.community_worker,
+    )
+
+    assert (job.status, job.created_people, job.updated_people) == (ImportStatus.DONE, 0, 1)
+    assert Person.objects.count() == total
+    person = Person.objects.get(id_number=id_number)
+    assert (person.phone, person.phone_tail, person.empty_nest) == ("13700000002", "0002", True)
+
+
+def test_a_registered_person_moves_to_the_household_the_file_names(
+    personas: Personas, roster: Callable[..., Path]
+) -> None:
+    person = Person.objects.filter(household__compound=personas.tree.p2).first()
+    assert person is not None and person.id_number
+
+    job = roster_import(
+        path=roster([person_row(姓名=person.name, 身份证号=person.id_number)]), user=personas.community_worker
+    )
+
+    assert (job.created_people, job.updated_people) == (0, 1)
+    person.refresh_from_db()
+    assert (person.household.compound, person.household.room) == (personas.tree.p1, "301")
+
+
+def test_people_without_an_id_number_are_matched_by_household_and_name(
+    personas: Personas, roster: Callable[..., Path]
+) -> None:
+    household = personas.tree.households[f"{personas.tree.b1.code}/1单元/101"]
+    registry_services.person_create(household=household, name="小宝", relation="grandchild")
+    before = Person.objects.count()
+    path = roster([person_row(房号="101", 姓名="小宝", 身份证号="", 与户主关系="孙子", 重点人群="婴幼儿")])
+
+    job = roster_import(path=path, user=personas.community_worker)
+
+    assert (job.created_people, job.updated_people) == (0, 1)
+    assert Person.objects.count() == before
+    assert Person.objects.get(household=household, name="小宝").infant is True
+
+
+def test_two_nameless_ids_with_the_same_name_in_one_household_are_refused(
+    personas: Personas, roster: Callable[..., Path]
+) -> None:
+    path = roster([person_row(姓名="同名", 身份证号=""), person_row(姓名="同名", 身份证号="")])
+
+    job = roster_import(path=path, user=personas.community_worker)
+
+    assert job.status == ImportStatus.REJECTED
+    assert "同一户中已有同名的人（第2行）" in job.errors[0]["reason"]
+
+
+def test_columns_missing_from_the_file_keep_what_is_registered(personas: Personas, roster: Callable[..., Path]) -> None:
+    person = Person.objects.filter(household__compound=personas.tree.p1, phone__gt="").first()
+    assert person is not None
+    header = ["小区", "楼栋", "单元", "房号", "姓名", "身份证号", "备注"]
+    household = person.household
+    row = [
+        household.compound.name,
+        household.building.name,
+        household.unit.name,
+        household.room,
+        person.name,
+        person.id_number,
+        "已核实",
+    ]
+
+    job = roster_import(path=roster([row], header), user=personas.community_worker)
+
+    assert job.updated_people == 1
+    phone = person.phone
+    person.refresh_from_db()
+    assert (person.phone, person.note) == (phone, "已核实")
+
+
+def test_landlords_are_recorded_on_the_household(personas: Personas, roster: Callable[..., Path]) -> None:
+    rows = [
+        person_row(房号="808", 姓名="租客甲", 居住类型="租住", 身份证号=make_id_number()),
+        person_row(
+            房号="808",
+            姓名="租客乙",
+            居住类型="租住",
+            房东姓名="周房东",
+            房东电话="13600006666",
+            身份证号=make_id_number(),
+        ),
+    ]
+
+    roster_import(path=roster(rows), user=personas.community_worker)
+
+    household = Household.objects.get(unit__building=personas.tree.b1, unit__name="1单元", room="808")
+    assert (household.landlord_name, household.landlord_phone, household.is_rented) == ("周房东", "13600006666", True)
+
+
+def test_only_good_rows_mode_writes_the_good_rows_and_reports_the_bad(
+    personas: Personas, roster: Callable[..., Path]
+) -> None:
+    good = make_id_number("19730303")
+    rows = [person_row(身份证号=good, 小区="好小区"), person_row(姓名="坏行", 身份证号="123", 小区="坏小区")]
+
+    job = roster_import(path=roster(rows), user=personas.community_worker, only_good_rows=True)
+
+    assert (job.status, job.created_people, job.error_count) == (ImportStatus.DONE, 1, 1)
+    assert "1行有错误，未导入" in job.message
+    assert Person.objects.filter(id_number=good).exists()
+    assert not Person.objects.filter(name="坏行").exists()
+    assert not Compound.objects.filter(name="坏小区").exists()
+
+
+def test_a_dry_run_checks_everything_and_writes_nothing(personas: Personas, roster: Callable[..., Path]) -> None:
+    before = (Compound.objects.count(), Person.objects.count(), AuditEvent.objects.count())
+
+    job = roster_import(path=roster([person_row(小区="试试小区")]), user=personas.community_worker, dry_run=True)
+
+    assert (job.status, job.error_count) == (ImportStatus.DONE, 0)
+    assert "仅校验：1行可以导入" in job.message
+    assert (Compound.objects.count(), Person.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_one_audit_event_records_the_whole_import(personas: Personas, roster: Callable[..., Path]) -> None:
+    before = AuditEvent.objects.count()
+    rows = [person_row(姓名=f"人{i}", 身份证号=make_id_number(), 小区="审计小区") for i in range(5)]
+
+    job = roster_import(path=roster(rows), user=personas.community_worker)
+
+    assert AuditEvent.objects.count() == before + 1
+    event = AuditEvent.objects.latest("id")
+    assert (event.action, event.actor, event.object_pk) == (AuditAction.IMPORT, personas.community_worker, str(job.pk))
+    assert (event.changes["created_people"], event.changes["compounds"], event.community_id) == (
+        5,
+        1,
+        personas.tree.c1.pk,
+    )
+
+
+def test_the_job_records_its_progress_and_outcome(personas: Personas, roster: Callable[..., Path]) -> None:
+    rows = [person_row(姓名=f"人{i}", 身份证号=make_id_number()) for i in range(3)]
+
+    job = roster_import(path=roster([*rows, [""] * len(HEADERS)]), user=personas.community_worker)
+
+    job = ImportJob.objects.get(pk=job.pk)
+    assert (job.status, job.total_rows, job.processed_rows, job.percent) == (ImportStatus.DONE, 3, 3, 100)
+    assert job.finished_at is not None
+    assert (job.created_by, job.community) == (personas.community_worker, personas.tree.c1)
+
+
+def test_the_templates_example_row_is_skipped(personas: Personas, roster: Callable[..., Path]) -> None:
+    job = roster_import(path=roster([person_row(姓名="【示例】张三")]), user=personas.community_worker)
+
+    assert (job.status, job.created_people) == (ImportStatus.DONE, 0)
+    assert job.message == "没有可导入的行"
+    assert "已跳过模板中的示例行" in job.summary["notes"]
