@@ -58,7 +58,7 @@ def _sample(rng: random.Random, user: Any, count: int) -> list[tuple[str, str, i
     people = scope.visible(Person.objects.select_related("household__building", "household__unit"), user)
     bounds = people.aggregate(low=Min("pk"), high=Max("pk"))
     kinds = [kind for kind, weight in MIX for _ in range(weight)]
-    drawn = []
+    drawn: list[tuple[str, str, int]] = []
     while len(drawn) < count:
         person = people.filter(pk__gte=rng.randint(bounds["low"], bounds["high"])).order_by("pk").first()
         if person is not None:

@@ -175,7 +175,7 @@ def _indexed_floor(path: Path) -> float:
     sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
     rows = sheet.iter_rows()
     next(rows)
-    households: dict[tuple[str, ...], int] = {}
+    households: dict[tuple[Any, ...], int] = {}
     person_columns = (
         "household_id, name, id_number, id_tail, phone, phone_tail, gender, relation, residency, health_code,"
         " lives_alone, empty_nest, left_behind, disabled, chronic_illness, infant, pregnant, no_smartphone, hardship,"
@@ -187,7 +187,7 @@ def _indexed_floor(path: Path) -> float:
             for row in rows:
                 key = tuple(row[:6])
                 household = households.setdefault(key, len(households) + 1)
-                id_number, phone = row[7], row[8]
+                id_number, phone = str(row[7]), str(row[8])
                 copy.write_row(
                     (
                         household,
