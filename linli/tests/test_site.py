@@ -112,3 +112,9 @@ def test_the_superuser_is_staff_not_a_resident(client: Client) -> None:
     assert not admin.is_resident
     client.force_login(admin)
     assert client.get("/").status_code == 200
+
+
+def test_the_home_page_title_is_plain_text(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    text = client_for(personas.community_worker).get("/").content.decode()
+    title = text[text.index("<title>") : text.index("</title>")]
+    assert "<div" not in title and "首页" in title
