@@ -37,4 +37,6 @@ def unauthorised(request: HttpRequest, exc: Exception) -> HttpResponse:
 @api.exception_handler(ValidationError)
 def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     """Malformed input (wrong JSON types, missing fields): a Chinese summary plus the details."""
-    return api.create_response(request, {"detail": _("请求数据格式不正确，请检查后重试"), "errors": exc.errors}, status=422)
+    return api.create_response(
+        request, {"detail": _("请求数据格式不正确，请检查后重试"), "errors": exc.errors}, status=422
+    )

@@ -59,7 +59,8 @@ def scope_summary(user: Any) -> dict[str, Any]:
         "people": people.count(),
         "vulnerable": people.filter(vulnerable_q()).count(),
         "surveyed": surveyed,
-        "surveyed_percent": round(100 * surveyed / total) if total else 0,
+        # floor, like the survey page: a building is never shown 100% while a household is missing
+        "surveyed_percent": 100 * surveyed // total if total else 0,
     }
 
 

@@ -86,7 +86,7 @@ def test_a_sqlite_file_database_runs_in_wal_mode_with_immediate_transactions(tmp
             assert cursor.fetchone()[0] == 1
             cursor.execute("PRAGMA busy_timeout")
             assert cursor.fetchone()[0] >= 5000
-        assert wrapper.transaction_mode == "IMMEDIATE"
+        assert wrapper.transaction_mode == "IMMEDIATE"  # type: ignore[attr-defined]
     finally:
         wrapper.close()
 

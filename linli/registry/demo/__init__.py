@@ -26,6 +26,7 @@ from linli.audit.models import AuditAction, AuditEvent
 from linli.audit.services import audit_record
 from linli.registry.choices import CompoundKind, Relation
 from linli.registry.demo import bulk, tree
+from linli.registry.demo.organisation import seed_organisation
 from linli.registry.demo.people import Population
 from linli.registry.demo.words import NamePools, name_pools
 from linli.registry.models import Building, Community, Compound, Grid, Household, Person, Street, TravelRecord, Unit
@@ -111,6 +112,8 @@ def seed_demo(
                 )
         bulk.reset_sequences(Household, Person, TravelRecord, SurveyVisit)
         accounts, resident = _create_accounts(street, pools, rng)
+        # A separate generator, so adding organisation data leaves the people of a seed unchanged.
+        seed_organisation(street, pools, random.Random(seed + 1))
         audit_record(
             actor="seed_demo",
             action=AuditAction.IMPORT,

@@ -205,3 +205,19 @@ def test_demo_accounts_command_hides_a_changed_password(seeded: SeedResult) -> N
     out = StringIO()
     call_command("demo_accounts", stdout=out)
     assert DEFAULT_PASSWORD not in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_demo_street_has_chains_cover_slots_and_working_groups() -> None:
+    from linli.organisation.models import CoverSlot, GroupMember, ResponsibilityChain, WorkingGroup
+    from linli.registry.demo import seed_demo
+    from linli.registry.models import Community, Compound
+
+    seed_demo(households=40)
+    compounds = Compound.objects.count()
+    assert ResponsibilityChain.objects.count() == compounds
+    assert CoverSlot.objects.count() == 3 * compounds
+    assert all(chain.responsible_phone for chain in ResponsibilityChain.objects.all())
+    assert WorkingGroup.objects.filter(community__isnull=False).count() == 10 * Community.objects.count()
+    assert not WorkingGroup.objects.filter(duty_phone="").exists()
+    assert GroupMember.objects.filter(is_leader=True).count() == WorkingGroup.objects.count()

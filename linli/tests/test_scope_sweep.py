@@ -1,0 +1,967 @@
+"""One sweep over every page and every API endpoint: nothing of community C2 reaches anyone outside it.
+
+Each app tests its own refusals; this sweep walks the URL resolver and the OpenAPI schema instead, so
+a new page or endpoint cannot slip past it: a URL name, an API path or a path parameter without an
+entry in the tables below fails the sweep until someone says which C2 object it must be asked for.
+
+Every URL is filled with objects of community C2 (团结社区: grid G3, compound P3, building B4 and
+the records hanging off them) and asked for by C1's community worker, G1's grid worker, P1's gate
+guard, the supplier and the resident (SPEC: every account sees and changes only its part of the tree):
+
+* a URL that names a C2 object answers 403, 404 (405 for a method it does not take) or a redirect to
+  the login page — never a page, never a half-done write;
+* a list (a URL that names no C2 object) may answer, but shows no C2 object;
+* no body contains a C2 marker (names, room, phone, ID number, notes, the URLs of C2 records), and
+  nothing is written: rows are counted, and C2's rows compared, before and after each URL.
+
+A positive control asks the same URLs as C2's own community worker (``personas.outsider``): a
+targeted URL must work for them, and a list must show them a marker — otherwise the sweep would
+pass on a page that refuses everyone or a detector that sees nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import itertools
+import json
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import models
+from django.http import HttpResponseBase
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from openpyxl import Workbook
+
+from linli.accounts.models import ApiToken, SmsMessage
+from linli.accounts.services import api_token_create, sms_send
+from linli.audit.models import AuditAction, AuditEvent
+from linli.lib.testing import Personas, make_id_number, make_phone
+from linli.organisation import services as org_services
+from linli.organisation.models import CoverSlot, GroupMember, ManagingUnit, ResponsibilityChain, WorkingGroup
+from linli.registry import services as registry_services
+from linli.registry.choices import HealthCode, Relation, Residency
+from linli.registry.models import (
+    Building,
+    Community,
+    Compound,
+    Grid,
+    Household,
+    Person,
+    Street,
+    TravelRecord,
+    Unit,
+)
+from linli.rosters import layout
+from linli.rosters.models import ImportJob
+from linli.rosters.services import roster_import
+from linli.survey import services as survey_services
+from linli.survey.models import SurveyVisit
+
+# The accounts that must see nothing of C2 (the brief's five; the API is asked by the same five).
+REFUSED = ("community_worker", "grid_worker", "gate_guard", "supplier", "resident")
+CONTROL = "outsider"  # C2's own community worker
+
+# Route prefixes the sweep leaves alone: the admin has its own scoped tests (ScopedAdmin), i18n only
+# switches language, static files hold no data, and the API is swept through its schema below.
+SKIPPED_PREFIXES = ("admin/", "i18n/", "api/v1/", "static", "media")
+
+# Public by design: each is checked explicitly (anonymous, answers, shows nothing of C2).
+PUBLIC_PAGES = {
+    "accounts:login": "get",
+    "accounts:resident_login": "get",
+    "accounts:resident_code": "get",
+    "accounts:logout": "post",  # GET is not allowed since Django 5; POST logs out and redirects
+    "healthz": "get",
+}
+
+# Names and values that exist only in C2 (the personas' tree repeats "户主101", "1号楼", "第一网格"
+# in both communities, so the sweep plants records whose every visible word is C2's own).
+PERSON_NAME = "欧阳翠花"
+ROOM = "B909"
+HOUSEHOLD_NOTE = "团结户机密备注"
+LANDLORD = "皇甫房东"
+TRAVEL_PLACE = "团结行程机密地"
+VISIT_NOTE = "团结走访机密"
+GROUP_NAME = "团结机要工作组"
+MEMBER_NAME = "慕容组员"
+RESPONSIBLE = "诸葛责任"
+SLOT_NAME = "上官值班"
+MANAGER_NAME = "团结原房管所"
+JOB_FILE = "团结机密台账.xlsx"
+TOKEN_NAME = "外社区令牌"
+SMS_BODY = "团结短信机密"
+FORGED_NAME = "冒名顶替"  # what an outsider's upload calls C2's person
+
+
+# --- C2: the objects every URL is filled with ---------------------------------------------------------
+
+
+@dataclass
+class C2:
+    personas: Personas
+    household: Household  # planted: room B909, a note, a landlord, the marker person
+    plain_household: Household  # one of the personas' tree, as built
+    person: Person
+    visit: SurveyVisit
+    group: WorkingGroup
+    member: GroupMember
+    slot: CoverSlot
+    manager: ManagingUnit
+    job: ImportJob
+    token: ApiToken
+    upload_dir: Path
+    markers: tuple[str, ...] = ()
+
+    @property
+    def community(self) -> Community:
+        return self.personas.tree.c2
+
+    @property
+    def compound(self) -> Compound:
+        return self.personas.tree.p3
+
+    @property
+    def unit(self) -> Unit:
+        return self.household.unit
+
+    def nodes(self) -> list[tuple[str, models.Model]]:
+        tree = self.personas.tree
+        return [
+            ("community", tree.c2),
+            ("grid", tree.g3),
+            ("compound", tree.p3),
+            ("building", tree.b4),
+            ("unit", self.unit),
+        ]
+
+    def ids(self, kind: str) -> set[int]:
+        """The ids of C2's records of one kind, read now (the sweep's own controls add some)."""
+        c2 = self.community.pk
+        querysets: dict[str, models.QuerySet[Any]] = {
+            "community": Community.objects.filter(pk=c2),
+            "grid": Grid.objects.filter(community_id=c2),
+            "compound": Compound.objects.filter(community_id=c2),
+            "building": Building.objects.filter(community_id=c2),
+            "unit": Unit.objects.filter(community_id=c2),
+            "household": Household.objects.filter(community_id=c2),
+            "person": Person.objects.filter(household__community_id=c2),
+            "group": WorkingGroup.objects.filter(community_id=c2),
+            "job": ImportJob.objects.filter(community_id=c2),
+            "event": AuditEvent.objects.filter(community_id=c2),
+        }
+        return set(querysets[kind].values_list("pk", flat=True))
+
+    def roster(self, name: str, rows: list[dict[str, str]]) -> Path:
+        """An .xlsx roster (the template's columns) whose rows are placed in C2."""
+        workbook = Workbook()
+        sheet = workbook.active
+        assert sheet is not None
+        sheet.append(layout.headers())
+        place = {
+            "community": "团结社区",
+            "grid": "第一网格",
+            "compound": "团结新村",
+            "building": "1号楼",
+            "unit": "1单元",
+        }
+        defaults = {"relation": "户主", "residency": "常住", "health_code": "绿码"}
+        for row in rows:
+            values = {**place, **defaults, **row}
+            sheet.append([values.get(column.key, "") for column in layout.COLUMNS])
+        path = self.upload_dir / name
+        workbook.save(path)
+        return path
+
+
+def build_c2(personas: Personas, upload_dir: Path) -> C2:
+    """Plant C2's records, each written by C2's own community worker through the services."""
+    tree, actor = personas.tree, personas.outsider
+    unit = tree.units[f"{tree.b4.code}/1单元"]
+    household = registry_services.household_create(
+        unit=unit, room=ROOM, actor=actor, note=HOUSEHOLD_NOTE, is_rented=True, landlord_name=LANDLORD
+    )
+    person = registry_services.person_create(
+        household=household,
+        actor=actor,
+        name=PERSON_NAME,
+        id_number=make_id_number("19550505"),
+        phone=make_phone(),
+        relation=Relation.HOUSEHOLDER.value,
+        lives_alone=True,
+    )
+    registry_services.travel_record_create(person=person, date=timezone.localdate(), place=TRAVEL_PLACE, actor=actor)
+    visit = survey_services.survey_visit_record(
+        household=household, visitor=actor, people_home=[person], members_confirmed=True, note=VISIT_NOTE
+    )
+    org_services.responsibility_chain_save(
+        compound=tree.p3,
+        actor=actor,
+        street_leader="街道包保甲",
+        street_leader_phone=make_phone(),
+        community_leader="社区包保乙",
+        community_leader_phone=make_phone(),
+        responsible=RESPONSIBLE,
+        responsible_phone=make_phone(),
+    )
+    slot = org_services.cover_slot_add(
+        compound=tree.p3,
+        actor=actor,
+        name=SLOT_NAME,
+        phone=make_phone(),
+        starts=datetime.time(8),
+        ends=datetime.time(17),
+    )
+    manager = org_services.managing_unit_add(compound=tree.p3, actor=actor, name=MANAGER_NAME, buildings=1)
+    group = org_services.working_group_create(
+        street=tree.street, community=tree.c2, actor=actor, kind="liaison", name=GROUP_NAME, duties="联络"
+    )
+    member = org_services.group_member_add(group=group, actor=actor, name=MEMBER_NAME, phone=make_phone())
+    sms_send(phone=person.phone, body=SMS_BODY, person=person)
+    token, _key = api_token_create(user=actor, name=TOKEN_NAME)
+    c2 = C2(
+        personas=personas,
+        household=household,
+        plain_household=tree.households[f"{tree.b4.code}/1单元/101"],
+        person=person,
+        visit=visit,
+        group=group,
+        member=member,
+        slot=slot,
+        manager=manager,
+        job=ImportJob(),
+        token=token,
+        upload_dir=upload_dir,
+    )
+    # A rejected import with a bad row: its page, its status and its bad-rows workbook all exist.
+    bad = c2.roster("c2-bad.xlsx", [{"room": ROOM, "name": "错行", "id_number": "123"}])
+    c2.job = roster_import(path=bad, user=actor, file_name=JOB_FILE)
+    assert c2.job.errors and not c2.job.is_running, c2.job.message
+    c2.markers = (
+        tree.c2.name,
+        tree.p3.name,
+        PERSON_NAME,
+        ROOM,
+        person.phone,
+        person.id_number or "",
+        HOUSEHOLD_NOTE,
+        LANDLORD,
+        TRAVEL_PLACE,
+        VISIT_NOTE,
+        GROUP_NAME,
+        MEMBER_NAME,
+        RESPONSIBLE,
+        SLOT_NAME,
+        MANAGER_NAME,
+        JOB_FILE,
+        TOKEN_NAME,
+        SMS_BODY,
+        # a page that links to a C2 record has found it
+        *(reverse("registry:household", kwargs={"pk": pk}) for pk in c2.ids("household")),
+        *(reverse("registry:node", kwargs={"level": level, "pk": node.pk}) for level, node in c2.nodes()),
+    )
+    return c2
+
+
+# --- reading responses ------------------------------------------------------------------------------
+
+
+def body_text(response: HttpResponseBase) -> str:
+    """The text a person could read in a response: HTML, JSON (unescaped) or every part of an .xlsx."""
+    content = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
+    response.close()
+    if content[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(content)) as workbook:
+            return "\n".join(workbook.read(name).decode("utf-8", "replace") for name in workbook.namelist())
+    text = content.decode("utf-8", "replace")
+    if response.get("Content-Type", "").startswith("application/json"):
+        # ninja escapes non-ASCII (\\u56e2…): compare the decoded text.
+        return json.dumps(json.loads(text), ensure_ascii=False)
+    return text
+
+
+# JSON keys that always name one kind of record.
+ID_KEYS = {"household_id": "household", "person_id": "person", "compound_id": "compound", "community_id": "community"}
+
+
+def ids_in(data: Any, key_kinds: dict[str, str]) -> Iterator[tuple[str, str, int]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in key_kinds and isinstance(value, int):
+                yield key, key_kinds[key], value
+            yield from ids_in(value, key_kinds)
+    elif isinstance(data, list):
+        for item in data:
+            yield from ids_in(item, key_kinds)
+
+
+def leaks(c2: C2, text: str, *, path: str = "", sent: tuple[str, ...] = (), id_kind: str = "") -> list[str]:
+    """What of C2 a body shows: markers, and (in JSON) ids of C2 records.
+
+    ``path`` is the URL asked for (the page repeats it in its language form), ``sent`` what the request
+    itself carried (an upload may echo its own cells), ``id_kind`` the kind of record a JSON list's "id" is.
+    """
+    found = [
+        f"«{marker}»" for marker in c2.markers if marker and marker != path and marker not in sent and marker in text
+    ]
+    if text[:1] in "[{":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        key_kinds = {**ID_KEYS, **({"id": id_kind} if id_kind else {})}
+        c2_ids: dict[str, set[int]] = {}
+        for key, kind, value in ids_in(data, key_kinds):
+            if kind not in c2_ids:
+                c2_ids[kind] = c2.ids(kind)
+            if value in c2_ids[kind]:
+                found.append(f"{key}={value} ({kind} of C2)")
+    return sorted(set(found))
+
+
+# --- nothing written --------------------------------------------------------------------------------
+
+COUNTED: tuple[type[models.Model], ...] = (
+    Street,
+    Community,
+    Grid,
+    Compound,
+    Building,
+    Unit,
+    Household,
+    Person,
+    TravelRecord,
+    SurveyVisit,
+    ResponsibilityChain,
+    CoverSlot,
+    ManagingUnit,
+    WorkingGroup,
+    GroupMember,
+)
+C2_ROWS: tuple[type[models.Model], ...] = (
+    *COUNTED[2:],
+    ImportJob,
+    SmsMessage,
+)
+
+
+def state(c2: C2) -> dict[str, Any]:
+    """Row counts, and every C2 row in full: equal before and after means nothing was written."""
+    current: dict[str, Any] = {model._meta.label: model._default_manager.count() for model in COUNTED}
+    # The only write a refused account may make is the audit event of exporting its own roster.
+    current["audit events (not exports)"] = AuditEvent.objects.exclude(action=AuditAction.EXPORT).count()
+    current["audit events about C2"] = AuditEvent.objects.filter(community_id=c2.community.pk).count()
+    for model in C2_ROWS:
+        lookup = model.SCOPE_LOOKUPS["community"]  # type: ignore[attr-defined]
+        rows = model._default_manager.filter(**{lookup: c2.community.pk}).order_by("pk").values()
+        current[f"C2 rows of {model._meta.label}"] = list(rows)
+    current["C2 API tokens"] = list(ApiToken.objects.filter(user=c2.personas.outsider).values("pk", "revoked_at"))
+    return current
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [key for key in before if before[key] != after[key]]
+
+
+# --- pages ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One URL of a page to sweep.
+
+    ``targets_c2``: the URL names a C2 object, so every refused account must be refused; otherwise it
+    is a list, which may answer but must show nothing of C2. ``posts``: plausible bodies sent as well
+    as the empty one, so that the scope check — not form validation — is what stops the write.
+    ``control``: how C2's own worker proves the URL works — "get" / "post" (not 403/404/405),
+    "shows" (the body shows a marker), "" (nothing to prove: see the reason in the table).
+    """
+
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    targets_c2: bool = True
+    posts: tuple[dict[str, Any], ...] = ()
+    control: str = "get"
+
+
+def person_form(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "relation": Relation.OTHER.value,
+        "residency": Residency.RESIDENT.value,
+        "health_code": HealthCode.GREEN.value,
+    }
+
+
+def chain_form() -> dict[str, Any]:
+    return {
+        "action": "chain",
+        "street_leader": "篡改甲",
+        "street_leader_phone": make_phone(),
+        "community_leader": "篡改乙",
+        "community_leader_phone": make_phone(),
+        "responsible": "篡改丙",
+        "responsible_phone": make_phone(),
+    }
+
+
+def list_case(control: str = "") -> Callable[[C2], list[Case]]:
+    return lambda c2: [Case(targets_c2=False, control=control)]
+
+
+# URL name -> the URLs to sweep, filled with C2's objects. A page without an entry fails the sweep.
+PAGES: dict[str, Callable[[C2], list[Case]]] = {
+    "home": list_case(),  # the outsider's summary is in numbers: no marker to show
+    "accounts:outbox": list_case("shows"),
+    "accounts:tokens": list_case("shows"),  # one's own tokens only: the outsider's token name
+    "accounts:token_revoke": lambda c2: [Case({"pk": c2.token.pk}, control="post")],  # POST only
+    "registry:tree": list_case(),  # redirects to the account's own node (followed)
+    "registry:node": lambda c2: [Case({"level": level, "pk": node.pk}) for level, node in c2.nodes()],
+    "registry:search": lambda c2: [
+        Case(query={"q": q}, targets_c2=False, control="shows")
+        for q in (PERSON_NAME, c2.person.phone, c2.person.phone[-4:], c2.person.id_number, "101")
+    ],
+    "registry:household": lambda c2: [Case({"pk": c2.household.pk}), Case({"pk": c2.plain_household.pk})],
+    "registry:household_edit": lambda c2: [
+        Case({"pk": c2.household.pk}, posts=({"is_rented": "on", "landlord_name": "篡改", "note": "篡改"},))
+    ],
+    "registry:person_add": lambda c2: [Case({"pk": c2.household.pk}, posts=(person_form("篡改新人"),))],
+    "registry:travel_add": lambda c2: [
+        Case({"pk": c2.household.pk}, posts=({"person": c2.person.pk, "date": "2024-05-01", "place": "篡改"},))
+    ],
+    "registry:person_edit": lambda c2: [Case({"pk": c2.person.pk}, posts=(person_form("篡改姓名"),))],
+    "registry:person_delete": lambda c2: [Case({"pk": c2.person.pk})],
+    "registry:person_reveal": lambda c2: [
+        Case({"pk": c2.person.pk, "field": name}, control="post") for name in ("phone", "id_number")
+    ],
+    "survey:progress": lambda c2: [
+        Case(targets_c2=False, control="shows"),
+        *(Case(query={"level": level, "id": node.pk}) for level, node in c2.nodes()[:4]),
+    ],
+    "survey:visit_create": lambda c2: [
+        Case(
+            {"pk": c2.household.pk},
+            posts=(
+                {
+                    "visited_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                    "anyone_home": "1",
+                    "people_home": [c2.person.pk],
+                    "members_confirmed": "on",
+                    "note": "篡改",
+                },
+            ),
+        )
+    ],
+    "org:index": list_case("shows"),
+    "org:compound_edit": lambda c2: [
+        Case(
+            {"pk": c2.compound.pk},
+            posts=(
+                chain_form(),
+                {
+                    "action": "slot_add",
+                    "slot-name": "篡改",
+                    "slot-kind": "cadre",
+                    "slot-phone": make_phone(),
+                    "slot-starts": "08:00",
+                    "slot-ends": "12:00",
+                },
+                {"action": "slot_remove", "slot": c2.slot.pk},
+                {"action": "unit_add", "unit-name": "篡改单位", "unit-buildings": "1"},
+                {"action": "unit_remove", "unit": c2.manager.pk},
+            ),
+        )
+    ],
+    "org:notice_pdf": lambda c2: [Case({"pk": c2.compound.pk})],
+    "org:groups": list_case("shows"),
+    "org:group_create": list_case(),  # a blank form: nothing of anyone's
+    # POST only; the community is posted, not in the URL.
+    "org:groups_seed": lambda c2: [Case(posts=({"community": c2.community.pk},), control="post")],
+    "org:group_edit": lambda c2: [
+        Case(
+            {"pk": c2.group.pk},
+            posts=(
+                {"action": "group", "kind": "liaison", "name": "篡改组", "duties": "篡改"},
+                {"action": "member_add", "member-name": "篡改", "member-phone": make_phone()},
+                {"action": "member_remove", "member": c2.member.pk},
+            ),
+        )
+    ],
+    "org:group_delete": lambda c2: [Case({"pk": c2.group.pk})],
+    "rosters:index": list_case("shows"),
+    "rosters:template": list_case("shows"),  # the example row names the account's own community
+    "rosters:export": lambda c2: [
+        Case(targets_c2=False, control="shows"),
+        *(Case(query={"node": f"{level}:{node.pk}"}) for level, node in c2.nodes()),
+    ],
+    "rosters:job": lambda c2: [Case({"pk": c2.job.pk})],
+    "rosters:job_status": lambda c2: [Case({"pk": c2.job.pk})],
+    "rosters:job_bad_rows": lambda c2: [Case({"pk": c2.job.pk})],
+    "audit:index": list_case("shows"),
+}
+
+
+@dataclass
+class Route:
+    route: str
+    name: str | None
+    arguments: set[str]
+
+
+def walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from walk(pattern.url_patterns, route, inner)
+        elif isinstance(pattern, URLPattern):
+            arguments = set(pattern.pattern.regex.groupindex)
+            yield Route(route, f"{namespace}{pattern.name}" if pattern.name else None, arguments)
+
+
+def site_routes() -> list[Route]:
+    """Every page of the site, but the ones the sweep leaves alone (SKIPPED_PREFIXES)."""
+    return [
+        route for route in walk(get_resolver().url_patterns) if not route.route.lstrip("^").startswith(SKIPPED_PREFIXES)
+    ]
+
+
+def unlisted_pages() -> list[str]:
+    problems = []
+    routes = site_routes()
+    for route in routes:
+        if route.name is None:
+            problems.append(f"the page /{route.route} has no URL name: name it and add it to PAGES")
+        elif route.name not in PAGES and route.name not in PUBLIC_PAGES:
+            problems.append(
+                f"the page {route.name} (/{route.route}) is not in the scope sweep: add an entry to PAGES "
+                "in linli/tests/test_scope_sweep.py saying which C2 object to fill it with"
+            )
+    names = {route.name for route in routes}
+    problems += [f"PAGES lists {name}, which is no longer a URL" for name in (set(PAGES) | set(PUBLIC_PAGES)) - names]
+    return problems
+
+
+def is_login_redirect(response: HttpResponseBase) -> bool:
+    return response.status_code in (301, 302) and response["Location"].startswith(
+        resolve_url(django_settings.LOGIN_URL)
+    )
+
+
+def page_url(name: str, case: Case) -> str:
+    path = reverse(name, kwargs=case.kwargs)
+    return f"{path}?{urlencode(case.query, doseq=True)}" if case.query else path
+
+
+@dataclass
+class Tally:
+    urls: int = 0
+    requests: int = 0
+    findings: list[str] = field(default_factory=list)
+
+
+def sweep_page(c2: C2, clients: dict[str, Client], name: str, case: Case, tally: Tally) -> None:
+    url = page_url(name, case)
+    sent = tuple(str(value) for value in case.query.values())  # a search box shows what was typed
+    tally.urls += 1
+    before = state(c2)
+    for persona in REFUSED:
+        client = clients[persona]
+        requests: list[tuple[str, dict[str, Any] | None]] = [("GET", None), ("POST", {})]
+        requests += [("POST", body) for body in case.posts]
+        for method, body in requests:
+            tally.requests += 1
+            if method == "GET":
+                response = client.get(url, follow=not case.targets_c2)
+            else:
+                response = client.post(url, body or {})
+            what = f"{method} {url}{' ' + str(sorted(body)) if body else ''} as {persona}"
+            status = response.status_code
+            if case.targets_c2 and not (status in (403, 404, 405) or is_login_redirect(response)):
+                tally.findings.append(f"{what}: answered {status}, not 403/404")
+            shown = leaks(c2, body_text(response), path=url, sent=sent)
+            if shown:
+                tally.findings.append(f"{what}: shows {', '.join(shown)}")
+    written = changed(before, state(c2))
+    if written:
+        tally.findings.append(f"{url}: the refused requests wrote {', '.join(written)}")
+
+
+def control_page(c2: C2, client: Client, name: str, case: Case, tally: Tally) -> None:
+    url = page_url(name, case)
+    if case.control in ("get", "post"):
+        response = client.get(url) if case.control == "get" else client.post(url, case.posts[0] if case.posts else {})
+        body_text(response)
+        if response.status_code in (403, 404, 405) or is_login_redirect(response):
+            tally.findings.append(
+                f"control: {case.control.upper()} {url} as {CONTROL} (C2's own worker) answered "
+                f"{response.status_code}: the refusals above prove nothing"
+            )
+    elif case.control == "shows":
+        response = client.get(url, follow=True)
+        sent = tuple(str(value) for value in case.query.values())
+        if not leaks(c2, body_text(response), path=url, sent=sent):
+            tally.findings.append(
+                f"control: GET {url} as {CONTROL} (C2's own worker) shows no C2 marker: the list check proves nothing"
+            )
+
+
+def logged_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def c2(personas: Personas, tmp_path: Path, settings: Any) -> C2:
+    settings.ROSTER_IMPORT_IN_BACKGROUND = False
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return build_c2(personas, tmp_path)
+
+
+def test_every_page_is_in_the_sweep_table() -> None:
+    problems = unlisted_pages()
+    assert not problems, "\n".join(problems)
+
+
+def test_no_page_shows_or_changes_anything_of_another_community(c2: C2) -> None:
+    # given
+    started = time.monotonic()
+    problems = unlisted_pages()
+    assert not problems, "\n".join(problems)
+    routes = {route.name: route for route in site_routes()}
+    clients = {persona: logged_in(getattr(c2.personas, persona)) for persona in (*REFUSED, CONTROL)}
+    tally = Tally()
+    cases = [(name, case) for name in PAGES for case in PAGES[name](c2)]
+    for name, case in cases:
+        if set(case.kwargs) != routes[name].arguments:
+            tally.findings.append(
+                f"PAGES[{name!r}] fills {sorted(case.kwargs)}, the URL takes {sorted(routes[name].arguments)}"
+            )
+    assert not tally.findings, "\n".join(tally.findings)
+
+    # when
+    for name, case in cases:
+        sweep_page(c2, clients, name, case, tally)
+    # The controls write (a reveal, a seeded group, a revoked token): after every refusal.
+    for name, case in cases:
+        control_page(c2, clients[CONTROL], name, case, tally)
+
+    # then
+    print(
+        f"\npage sweep: {len(routes) - len(PUBLIC_PAGES)} URL names, {tally.urls} URLs, {tally.requests} refused "
+        f"requests as {len(REFUSED)} accounts, {time.monotonic() - started:.1f} s"
+    )
+    assert not tally.findings, "\n".join(tally.findings)
+
+
+def test_public_pages_answer_anyone_and_show_nothing_of_the_registry(c2: C2) -> None:
+    for name, method in PUBLIC_PAGES.items():
+        url = reverse(name)
+        response = Client().get(url) if method == "get" else Client().post(url)
+        assert response.status_code == (200 if method == "get" else 302), url
+        assert not leaks(c2, body_text(response), path=url), url
+
+
+# --- the API ----------------------------------------------------------------------------------------
+
+API_PREFIX = "/api/v1"
+
+# Path parameter -> the C2 values to fill it with. An endpoint with a parameter not here fails the sweep.
+API_PARAMS: dict[str, Callable[[C2], list[Any]]] = {
+    "household_id": lambda c2: [c2.household.pk, c2.plain_household.pk],
+    "person_id": lambda c2: [c2.person.pk],
+    "field": lambda c2: ["phone", "id_number"],
+    "compound_id": lambda c2: [c2.compound.pk],
+    "job_id": lambda c2: [c2.job.pk],
+}
+
+# JSON body property -> a plausible value, so that a write is stopped by scope, not by validation.
+# Properties not here take their schema default (omitted when the default is null).
+BODY_VALUES: dict[str, Callable[[], Any]] = {
+    "name": lambda: "篡改姓名",
+    "phone": make_phone,
+    "id_number": make_id_number,
+    "note": lambda: "篡改",
+    "street_leader": lambda: "篡改甲",
+    "street_leader_phone": make_phone,
+    "community_leader": lambda: "篡改乙",
+    "community_leader_phone": make_phone,
+    "responsible": lambda: "篡改丙",
+    "responsible_phone": make_phone,
+    "members_confirmed": lambda: True,
+}
+
+# Operations whose body the sweep cannot build: a 422 is accepted from them ("METHOD /path": why).
+UNBUILDABLE_BODIES: dict[str, str] = {}
+
+# Targeted operations that C2's own worker may not use either, for its role ("METHOD /path": why).
+ROLE_LIMITED_API: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class ApiCase:
+    """One call of an endpoint without path parameters (a list, a download, an upload).
+
+    ``targets_c2``: the query names a C2 node, so refused accounts must get 401/403/404;
+    ``id_kind``: the kind of record the "id" of the JSON rows is (C2's ids must not appear);
+    ``upload``: a multipart body (a roster), with ``sent`` the C2 words it carries itself.
+    """
+
+    query: dict[str, Any] = field(default_factory=dict)
+    targets_c2: bool = False
+    id_kind: str = ""
+    control: str = "shows"
+    upload: Callable[[], dict[str, Any]] | None = None
+    sent: tuple[str, ...] = ()
+
+
+def forged_upload(c2: C2) -> ApiCase:
+    """A roster that puts a new person into C2 and renames C2's person by their ID number."""
+
+    def body() -> dict[str, Any]:
+        rows = [
+            {"room": ROOM, "name": "篡改新人", "id_number": make_id_number("19900101")},
+            {"room": "101", "name": FORGED_NAME, "id_number": c2.person.id_number or ""},
+        ]
+        path = c2.roster(f"forged-{make_phone()}.xlsx", rows)
+        return {"file": path.open("rb"), "mode": "good"}
+
+    sent = (c2.community.name, c2.compound.name, ROOM, c2.person.id_number or "")
+    # The outsider's own upload is in scope (created or updated, 201): that it works is the control.
+    return ApiCase(upload=body, sent=sent, control="get")
+
+
+# "METHOD /path" of every endpoint without path parameters -> the calls to sweep.
+API_LISTS: dict[str, Callable[[C2], list[ApiCase]]] = {
+    "GET /api/v1/accounts/me": lambda c2: [ApiCase()],
+    "GET /api/v1/registry/nodes": lambda c2: [
+        *(ApiCase({"level": level}, id_kind=level) for level, _node in c2.nodes()),
+        *(
+            ApiCase({"level": child, "parent": node.pk}, id_kind=child)
+            for (_level, node), (child, _child_node) in itertools.pairwise(c2.nodes())
+        ),
+    ],
+    "GET /api/v1/registry/households": lambda c2: [
+        ApiCase(id_kind="household"),
+        ApiCase({"compound": c2.compound.pk}, id_kind="household"),
+        ApiCase({"building": c2.household.building_id}, id_kind="household"),
+        ApiCase({"unit": c2.unit.pk}, id_kind="household"),
+    ],
+    "GET /api/v1/registry/people": lambda c2: [
+        ApiCase({"q": q}, id_kind="person")
+        for q in (PERSON_NAME, c2.person.phone, c2.person.phone[-4:], c2.person.id_number, "101")
+    ],
+    "GET /api/v1/survey/progress": lambda c2: [
+        ApiCase(),
+        *(ApiCase({"level": level, "id": node.pk}, targets_c2=True, control="get") for level, node in c2.nodes()[:4]),
+    ],
+    "GET /api/v1/org/groups": lambda c2: [ApiCase(id_kind="group")],
+    "POST /api/v1/rosters/imports": lambda c2: [forged_upload(c2)],
+    "GET /api/v1/rosters/imports": lambda c2: [ApiCase(id_kind="job")],
+    "GET /api/v1/rosters/template": lambda c2: [ApiCase()],
+    "GET /api/v1/rosters/export": lambda c2: [
+        ApiCase(),
+        *(ApiCase({"level": level, "id": node.pk}, targets_c2=True, control="get") for level, node in c2.nodes()),
+    ],
+    "GET /api/v1/audit/events": lambda c2: [ApiCase(id_kind="event")],
+}
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    params: list[str]
+    body: dict[str, Any] | None  # the JSON body schema, resolved
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def operations(schema: dict[str, Any]) -> list[Operation]:
+    components = schema.get("components", {}).get("schemas", {})
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        ref = node.get("$ref", "")
+        return resolve(components[ref.rsplit("/", 1)[-1]]) if ref else node
+
+    found = []
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            params = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+            content = (operation.get("requestBody") or {}).get("content", {})
+            body = resolve(content["application/json"]["schema"]) if "application/json" in content else None
+            found.append(Operation(method.upper(), path, params, body))
+    return found
+
+
+def plausible_body(operation: Operation) -> dict[str, Any] | None:
+    """A body that passes the schema and the services' checks, or None when the operation takes none."""
+    if operation.body is None:
+        return None
+    body: dict[str, Any] = {}
+    for name, prop in operation.body.get("properties", {}).items():
+        if name in BODY_VALUES:
+            body[name] = BODY_VALUES[name]()
+        elif prop.get("default") is not None:
+            body[name] = prop["default"]
+        elif name in operation.body.get("required", []) and operation.key not in UNBUILDABLE_BODIES:
+            raise AssertionError(f"{operation.key}: add a value for the required property {name!r} to BODY_VALUES")
+    return body
+
+
+def unlisted_operations(ops: list[Operation]) -> list[str]:
+    problems = []
+    for operation in ops:
+        unknown = [name for name in operation.params if name not in API_PARAMS]
+        if unknown:
+            problems.append(
+                f"{operation.key}: path parameter(s) {unknown} are not in API_PARAMS of the scope sweep: "
+                "say which C2 object to fill them with"
+            )
+        if not operation.params and operation.key not in API_LISTS:
+            problems.append(f"{operation.key} is not in API_LISTS of the scope sweep: say which calls to make")
+    keys = {operation.key for operation in ops}
+    problems += [f"API_LISTS lists {key}, which is no longer an endpoint" for key in set(API_LISTS) - keys]
+    return problems
+
+
+def call(client: Client, method: str, url: str, token: str, *, json_body: Any = None, upload: Any = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"}
+    if upload is not None:
+        return client.post(url, upload, headers=headers)
+    if json_body is None:
+        return client.generic(method, url, headers=headers)
+    return client.generic(method, url, json.dumps(json_body), content_type="application/json", headers=headers)
+
+
+def sweep_operation(c2: C2, tokens: dict[str, str], operation: Operation, tally: Tally) -> None:
+    client = Client()
+    names = operation.params
+    for values in itertools.product(*(API_PARAMS[name](c2) for name in names)):
+        url = operation.path.format(**dict(zip(names, values, strict=True)))
+        tally.urls += 1
+        before = state(c2)
+        for persona in REFUSED:
+            attempts: list[tuple[str, Any]] = [("no body", None)]
+            body = plausible_body(operation)
+            if body is not None:
+                attempts.append(("plausible body", body))
+            for label, json_body in attempts:
+                tally.requests += 1
+                response = call(client, operation.method, url, tokens[persona], json_body=json_body)
+                allowed = {401, 403, 404}
+                if operation.body is not None and (json_body is None or operation.key in UNBUILDABLE_BODIES):
+                    allowed.add(422)  # a missing body is refused before scope is looked at
+                what = f"{operation.method} {url} ({label}) as {persona}"
+                if response.status_code not in allowed:
+                    tally.findings.append(f"{what}: answered {response.status_code}, not {sorted(allowed)}")
+                shown = leaks(c2, body_text(response))
+                if shown:
+                    tally.findings.append(f"{what}: shows {', '.join(shown)}")
+        written = changed(before, state(c2))
+        if written:
+            tally.findings.append(f"{operation.method} {url}: the refused calls wrote {', '.join(written)}")
+
+
+def control_operation(c2: C2, token: str, operation: Operation, tally: Tally) -> None:
+    if operation.key in ROLE_LIMITED_API:
+        return
+    names = operation.params
+    for values in itertools.product(*(API_PARAMS[name](c2) for name in names)):
+        url = operation.path.format(**dict(zip(names, values, strict=True)))
+        response = call(Client(), operation.method, url, token, json_body=plausible_body(operation))
+        if not 200 <= response.status_code < 300:
+            tally.findings.append(
+                f"control: {operation.method} {url} as {CONTROL} (C2's own worker) answered {response.status_code} "
+                f"{body_text(response)[:200]}: the refusals above prove nothing"
+            )
+
+
+def sweep_list(c2: C2, tokens: dict[str, str], operation: Operation, case: ApiCase, tally: Tally) -> None:
+    client = Client()
+    url = f"{operation.path}?{urlencode(case.query)}" if case.query else operation.path
+    sent = tuple(str(value) for value in case.query.values())
+    tally.urls += 1
+    before = state(c2)
+    for persona in REFUSED:
+        tally.requests += 1
+        upload = case.upload() if case.upload else None
+        response = call(client, operation.method, url, tokens[persona], upload=upload)
+        what = f"{operation.method} {url} as {persona}"
+        if case.targets_c2 and response.status_code not in (401, 403, 404):
+            tally.findings.append(f"{what}: answered {response.status_code}, not 401/403/404")
+        shown = leaks(c2, body_text(response), sent=case.sent + sent, id_kind=case.id_kind)
+        if shown:
+            tally.findings.append(f"{what}: shows {', '.join(shown)}")
+    written = changed(before, state(c2))
+    if written:
+        tally.findings.append(f"{operation.method} {url}: the refused calls wrote {', '.join(written)}")
+
+
+def control_list(c2: C2, token: str, operation: Operation, case: ApiCase, tally: Tally) -> None:
+    url = f"{operation.path}?{urlencode(case.query)}" if case.query else operation.path
+    upload = case.upload() if case.upload else None
+    response = call(Client(), operation.method, url, token, upload=upload)
+    text = body_text(response)
+    if case.control == "get" and not 200 <= response.status_code < 300:
+        tally.findings.append(
+            f"control: {operation.method} {url} as {CONTROL} answered {response.status_code}: proves nothing"
+        )
+    sent = case.sent + tuple(str(value) for value in case.query.values())
+    if case.control == "shows" and not leaks(c2, text, sent=sent, id_kind=case.id_kind):
+        tally.findings.append(f"control: {operation.method} {url} as {CONTROL} shows nothing of C2: proves nothing")
+
+
+def test_every_api_endpoint_is_in_the_sweep_tables() -> None:
+    from linli.api import api
+
+    problems = unlisted_operations(operations(api.get_openapi_schema(path_prefix=API_PREFIX)))
+    assert not problems, "\n".join(problems)
+
+
+def test_no_api_endpoint_shows_or_changes_anything_of_another_community(c2: C2) -> None:
+    # given
+    started = time.monotonic()
+    admin = logged_in(c2.personas.admin)
+    schema = admin.get(f"{API_PREFIX}/openapi.json").json()
+    ops = operations(schema)
+    problems = unlisted_operations(ops)
+    assert not problems, "\n".join(problems)
+    tokens = {
+        persona: api_token_create(user=getattr(c2.personas, persona), name="t")[1] for persona in (*REFUSED, CONTROL)
+    }
+    tally = Tally()
+
+    # when
+    for operation in ops:
+        if operation.params:
+            sweep_operation(c2, tokens, operation, tally)
+        else:
+            for case in API_LISTS[operation.key](c2):
+                sweep_list(c2, tokens, operation, case, tally)
+    for operation in ops:
+        if operation.params:
+            control_operation(c2, tokens[CONTROL], operation, tally)
+        else:
+            for case in API_LISTS[operation.key](c2):
+                control_list(c2, tokens[CONTROL], operation, case, tally)
+
+    # then
+    print(
+        f"\nAPI sweep: {len(ops)} operations, {tally.urls} URLs, {tally.requests} refused calls as "
+        f"{len(REFUSED)} accounts, {time.monotonic() - started:.1f} s"
+    )
+    assert not tally.findings, "\n".join(tally.findings)
