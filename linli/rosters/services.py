@@ -1,10 +1,12 @@
 """Roster imports and exports (SPEC R7): the jobs, the all-or-nothing import, the audited export.
 
-An import runs in two phases. Checking: the file is read row by row, every cell checked, good rows
-staged in temp tables; the job's progress is saved every ``PROGRESS_EVERY`` rows, each save its own
-short transaction. Writing: only when no row is bad (or the user chose to import the good rows),
-one transaction creates the missing places and upserts households and people from the staging
-tables, and records one audit event. A crash or a bad row in between leaves the registry as it was.
+An import reads the file row by row and checks every cell (``validation.py``); the job's progress
+is saved every ``PROGRESS_EVERY`` rows, each save its own short transaction outside the write
+transaction. Good rows go to a writer (``writer.py``) that writes them in ONE transaction, committed
+only when no row was bad (or the user chose to import the good rows only), together with one
+audit event. On PostgreSQL the writer works through chunks while the rest of the file is still
+being checked; on SQLite it writes everything at the end. Either way a bad row, a crash or a
+database error leaves the registry as it was.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
@@ -40,7 +43,8 @@ PROGRESS_EVERY = 1000
 CHUNK_ROWS = 10000
 # The job keeps this many error entries for the page and the API; error_count counts every bad row.
 MAX_REPORTED_ERRORS = 5000
-OUTSIDE_SCOPE_REASON = "该身份证号已在其他辖区登记，不能导入到您的辖区；如确已搬迁，请联系原所在社区办理"
+# Says that the person is registered elsewhere, never where.
+OUTSIDE_SCOPE_REASON = gettext_lazy("该身份证号已在其他辖区登记，不能导入到您的辖区；如确已搬迁，请联系原所在社区办理")
 
 
 def upload_dir() -> Path:
@@ -106,23 +110,23 @@ def roster_import(
     return import_job_run(job=job, user=user)
 
 
-def _save(job: ImportJob, **fields: Any) -> None:
+def _save(job: ImportJob, *, durable: bool = False, **fields: Any) -> None:
     """Save progress in its own short transaction, outside any write transaction.
 
     Losing a progress update in a crash is harmless, so on PostgreSQL it does not wait for the
-    WAL flush (the import's own write transaction does).
+    WAL flush; the outcome of a job (``durable``) does.
     """
     for key, value in fields.items():
         setattr(job, key, value)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not durable:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         ImportJob.objects.filter(pk=job.pk).update(**fields)
 
 
 def _finish(job: ImportJob, status: str, **fields: Any) -> ImportJob:
-    _save(job, status=status, finished_at=timezone.now(), **fields)
+    _save(job, durable=True, status=status, finished_at=timezone.now(), **fields)
     if status == ImportStatus.DONE and not job.error_count:
         _discard_upload(job)
     return job
@@ -152,6 +156,9 @@ def import_job_run(*, job: ImportJob, user: Any = None) -> ImportJob:
         return _finish(job, ImportStatus.FAILED, message=str(exc))
     except OSError:
         return _finish(job, ImportStatus.FAILED, message=_("找不到上传的文件，请重新上传"))
+    except Exception:
+        logger.exception("roster import %s: the file could not be read", job.pk)
+        return _finish(job, ImportStatus.FAILED, message=_("无法读取文件：文件已损坏、加密，或不是 .xlsx 文件"))
     header = sheet.header
     places = Places(user)
     checker = RowChecker(header=header, places=places, formulas=sheet.formulas)
@@ -236,10 +243,10 @@ def _check_and_write(
         only_good_rows=job.only_good_rows,
     )
     threaded = connection.vendor == "postgresql" and not job.dry_run
+    progress = _Progress(job, separate=threaded)
     writer: InlineWriter | ThreadedWriter = (
         ThreadedWriter(staging, target) if threaded else InlineWriter(staging, target)
     )
-    progress = _Progress(job, separate=threaded)
     errors: list[dict[str, Any]] = []
     bad_rows = 0
     processed = 0
@@ -303,7 +310,7 @@ def _check_and_write(
                     "column": sheet.header.labels["id_number"],
                     "cell": sheet.header.cell("id_number", number),
                     "value": shown_value("id_number", id_number),
-                    "reason": _(OUTSIDE_SCOPE_REASON),
+                    "reason": str(OUTSIDE_SCOPE_REASON),
                 }
             )
     bad_rows += len(written.outside)

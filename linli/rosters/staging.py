@@ -1,10 +1,9 @@
-"""Staging and writing an import: good rows go into session temp tables, then into the registry in one go.
+"""Staging and writing good rows: into session temp tables, then into the registry set-based.
 
-Checking a large file takes seconds; the registry is only touched at the end, in one short
-transaction of set-based statements (INSERT … SELECT … ON CONFLICT), so that a bad row means
-nothing is written, a re-import updates people by ID number instead of duplicating them, and the
-write lock (SQLite) or row locks (PostgreSQL) are held for as short a time as possible. On
-PostgreSQL the rows reach the temp table by COPY; on SQLite by executemany.
+Rows reach the temp tables by COPY (PostgreSQL) or executemany (SQLite); from there a few
+statements per batch (INSERT … SELECT … ON CONFLICT, UPDATE … FROM) create households and people
+or update them — people by ID number, else by household and name — so that a re-import never
+duplicates anyone. When and in which transaction this runs is ``writer.py``'s business.
 
 The INSERT column lists are built from the models, so a field another app adds later gets its
 default here too.
@@ -46,6 +45,8 @@ PERSON_COLUMNS: tuple[str, ...] = (
 )
 _TYPES = {"row_no": "integer", "household_ref": "integer", "birth_date": "date"}
 HOUSEHOLD_COLUMNS = ("ref", "unit_id", "room", "landlord_name", "landlord_phone")
+# The fields that come with an ID number.
+ID_FIELDS = ("id_number", "id_tail", "birth_date", "gender")
 # Person fields an import may change, by the roster column that carries them.
 FIELDS_BY_COLUMN: dict[str, tuple[str, ...]] = {
     "phone": ("phone", "phone_tail"),
@@ -357,7 +358,20 @@ def write_people(
         )
         guard_params = [node_id]
     db_now = connection.ops.adapt_datetimefield_value(now)
+    kept = [name for name in changed if name != "household_id"]
     with connection.cursor() as cursor:
+        # Someone registered without an ID number whose number the file now gives: the same name in
+        # the same household is the same person, who gets the number (and the file's other fields).
+        adopted = [*kept, *(name for name in ID_FIELDS if name not in kept)]
+        cursor.execute(
+            f"UPDATE {table} SET {', '.join(f'{name} = src.{name}' for name in adopted)}, updated_at = %s"
+            f" FROM (SELECT h.id AS household_id, s.*{source} WHERE s.id_number IS NOT NULL"
+            f" AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.id_number = s.id_number)) AS src"
+            f" WHERE {table}.household_id = src.household_id AND {table}.name = src.name"
+            f" AND {table}.id_number IS NULL",
+            [db_now],
+        )
+        adopted_count = cursor.rowcount
         cursor.execute(f"SELECT count(*) FROM {PERSON_TABLE} WHERE id_number IS NOT NULL")
         with_id = cursor.fetchone()[0]
         cursor.execute(f"SELECT count(*) FROM {PERSON_TABLE} s JOIN {table} p ON p.id_number = s.id_number")
@@ -370,15 +384,15 @@ def write_people(
             params + guard_params,
         )
         created = with_id - matched
-        updated = cursor.rowcount - created
+        updated = cursor.rowcount - created + adopted_count
 
         # People without an ID number: the same name in the same household is the same person.
         unnamed = f"{source} WHERE s.id_number IS NULL"
         cursor.execute(
-            f"UPDATE {table} SET {', '.join(f'{name} = src.{name}' for name in changed if name != 'household_id')},"
+            f"UPDATE {table} SET {', '.join(f'{name} = src.{name}' for name in kept)},"
             f" updated_at = %s FROM (SELECT h.id AS household_id, s.*{unnamed}) AS src"
             f" WHERE {table}.household_id = src.household_id AND {table}.name = src.name"
-            f" AND ({_differs((f'{table}.{name}', f'src.{name}') for name in changed if name != 'household_id')})",
+            f" AND ({_differs((f'{table}.{name}', f'src.{name}') for name in kept)})",
             [db_now],
         )
         updated += cursor.rowcount

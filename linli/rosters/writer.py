@@ -46,6 +46,11 @@ class _Rollback(Exception):
     pass
 
 
+# What the checking thread puts on the writer's queue: (_CHUNK, rows, households), then (_FINISH, commit, audit).
+_CHUNK = object()
+_FINISH = object()
+
+
 @dataclass
 class WriteTarget:
     """What every batch needs to know about the import."""
@@ -147,14 +152,14 @@ class ThreadedWriter:
     def add(self, rows: list[tuple[Any, ...]], households: list[HouseholdRow]) -> None:
         if self.error is not None:
             return  # the writer has failed; finish() reports it
-        self.queue.put((rows, households))
+        self.queue.put((_CHUNK, rows, households))
 
     def stop_writing(self) -> None:
         """A bad row means nothing will be committed: only check the remaining chunks."""
         self.keep_writing = False
 
     def finish(self, *, commit: bool, audit: Callable[[WriteResult], None]) -> WriteResult:
-        self.queue.put(("finish", commit, audit))
+        self.queue.put((_FINISH, commit, audit))
         self.thread.join()
         self.connection.dec_thread_sharing()
         if self.error is not None:
@@ -169,19 +174,18 @@ class ThreadedWriter:
         try:
             with transaction.atomic():
                 while True:
-                    item = self.queue.get()
-                    if item[0] == "finish":
+                    kind, *item = self.queue.get()
+                    if kind is _FINISH:
                         finished = True
-                        _command, commit, audit = item
+                        commit, audit = item
                         break
                     rows, households = item
                     self.staging.clear()
                     self.staging.add_people(rows)
                     batch = {row[0]: row for row in households}
                     write = self.keep_writing and not refused
-                    refused = (
-                        not _write_batch(self.staging, self.target, batch, ids, self.result, write=write) or refused
-                    )
+                    accepted = _write_batch(self.staging, self.target, batch, ids, self.result, write=write)
+                    refused = refused or not accepted
                 if not commit or refused or not self.keep_writing:
                     raise _Rollback
                 if self.result.rows_written:
@@ -192,7 +196,7 @@ class ThreadedWriter:
         except BaseException as exc:  # noqa: BLE001 - handed to the checking thread by finish()
             self.error = exc
             while not finished:  # let the checking thread finish handing over its chunks
-                finished = self.queue.get()[0] == "finish"
+                finished = self.queue.get()[0] is _FINISH
         finally:
             del connections[DEFAULT_DB_ALIAS]
 

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from linli.lib.idnumbers import id_number_error
 from linli.lib.testing import Personas, make_id_number
 from linli.registry.models import Building, Compound, Household, Person, Unit
+from linli.rosters import services
 from linli.rosters.models import ImportStatus
 from linli.rosters.services import roster_import
 from linli.rosters.tests.conftest import person_row
@@ -180,3 +181,51 @@ def test_a_broken_row_is_never_half_imported_with_new_places(personas: Personas,
     import_broken(personas, roster(rows))
 
     assert not Compound.objects.filter(name="全新小区").exists()
+
+
+def test_a_bad_row_after_chunks_already_written_rolls_everything_back(
+    personas: Personas, roster: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL chunks are written while the rest is checked: a late bad row must undo them.
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    rows = [person_row(小区="分块小区", 姓名=f"人{i}", 身份证号=make_id_number()) for i in range(5)]
+    rows.append(person_row(小区="分块小区", 姓名="迟到的坏行", 身份证号="12345"))
+
+    job = import_broken(personas, roster(rows))
+
+    assert [e["row"] for e in job.errors] == [7]
+    assert not Compound.objects.filter(name="分块小区").exists()
+
+
+def test_only_good_rows_across_chunks_keeps_every_good_row(
+    personas: Personas, roster: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    rows = [
+        person_row(小区="分块小区", 房号=f"{i // 2 + 1}01", 姓名=f"人{i}", 身份证号=make_id_number()) for i in range(5)
+    ]
+    rows.insert(2, person_row(姓名="坏行", 身份证号="12345"))
+
+    job = roster_import(path=roster(rows), user=personas.community_worker, only_good_rows=True)
+
+    assert (job.status, job.created_people, job.created_households, job.error_count) == (ImportStatus.DONE, 5, 3, 1)
+    assert Person.objects.filter(household__compound__name="分块小区").count() == 5
+
+
+def test_a_database_error_while_writing_fails_the_job_and_writes_nothing(
+    personas: Personas, roster: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A household whose room was renamed keeps its old code: a new household for the old room
+    # number would get the same code, which the database refuses half-way through the write.
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    unit = personas.tree.units[f"{personas.tree.b1.code}/1单元"]
+    Household.objects.filter(unit=unit, room="201").update(room="201A")
+    rows = [person_row(小区="先写的小区", 姓名=f"人{i}", 身份证号=make_id_number()) for i in range(3)]
+    rows.append(person_row(房号="201", 姓名="撞号", 身份证号=make_id_number()))
+    before = counts()
+
+    job = roster_import(path=roster(rows), user=personas.community_worker)
+
+    assert job.status == ImportStatus.FAILED
+    assert "没有写入任何数据" in job.message
+    assert counts() == before

@@ -218,3 +218,30 @@ def test_the_templates_example_row_is_skipped(personas: Personas, roster: Callab
     assert (job.status, job.created_people) == (ImportStatus.DONE, 0)
     assert job.message == "没有可导入的行"
     assert "已跳过模板中的示例行" in job.summary["notes"]
+
+
+def test_someone_registered_without_an_id_number_gets_the_one_the_file_gives(
+    personas: Personas, roster: Callable[..., Path]
+) -> None:
+    household = personas.tree.households[f"{personas.tree.b1.code}/1单元/102"]
+    baby = registry_services.person_create(household=household, name="新生儿", relation="child")
+    id_number = make_id_number("20220301")
+    path = roster([person_row(房号="102", 姓名="新生儿", 身份证号=id_number, 与户主关系="子女", 手机号="")])
+
+    job = roster_import(path=path, user=personas.community_worker)
+
+    assert (job.created_people, job.updated_people) == (0, 1)
+    baby.refresh_from_db()
+    assert (baby.id_number, baby.id_tail, baby.birth_date) == (id_number, id_number[-4:], datetime.date(2022, 3, 1))
+
+
+def test_a_landlord_is_added_to_a_registered_household(personas: Personas, roster: Callable[..., Path]) -> None:
+    household = personas.tree.households[f"{personas.tree.b1.code}/1单元/201"]
+    row = person_row(房号="201", 姓名="新租客", 身份证号=make_id_number(), 房东姓名="孙房东", 房东电话="13500005555")
+
+    job = roster_import(path=roster([row]), user=personas.community_worker)
+
+    assert (job.created_people, job.created_households) == (1, 0)
+    household.refresh_from_db()
+    assert (household.landlord_name, household.landlord_phone, household.is_rented) == ("孙房东", "13500005555", True)
+    assert household.members.count() == 3
