@@ -31,7 +31,7 @@ def scratch_database(name: str) -> Iterator[None]:
     connections.close_all()
     if db["ENGINE"].endswith("postgresql"):
         scratch = f"{db['NAME']}_bench_{name}"[:63]
-        with connection.cursor() as cursor:
+        with connection._nodb_cursor() as cursor:  # the server's maintenance database: ours may not exist yet
             cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
             cursor.execute(f'CREATE DATABASE "{scratch}"')
         connections.close_all()
@@ -42,7 +42,7 @@ def scratch_database(name: str) -> Iterator[None]:
         finally:
             connections.close_all()
             db.update(original)
-            with connection.cursor() as cursor:
+            with connection._nodb_cursor() as cursor:  # the server's maintenance database: ours may not exist yet
                 cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
             connections.close_all()
     else:

@@ -278,8 +278,9 @@ def build_c2(personas: Personas, upload_dir: Path) -> C2:
 
 def body_text(response: HttpResponseBase) -> str:
     """The text a person could read in a response: HTML, JSON (unescaped) or every part of an .xlsx."""
+    # Reading a streamed response to its end closes it (the test client wraps it); closing it again
+    # here would fire request_finished and close the test's database connection on PostgreSQL.
     content = b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
-    response.close()
     if content[:2] == b"PK":
         with zipfile.ZipFile(io.BytesIO(content)) as workbook:
             return "\n".join(workbook.read(name).decode("utf-8", "replace") for name in workbook.namelist())
