@@ -78,7 +78,9 @@ def sms_send(*, phone: str, body: str, person: Person | None = None) -> SmsMessa
 
 def resident_person_for_phone(phone: str) -> Person | None:
     """The registered person with this phone, householder first."""
-    people = Person.objects.select_related("household").filter(phone=phone)
+    people = Person.objects.select_related("household").filter(
+        phone_tail=phone[-4:], phone=phone
+    )  # through the indexed tail
     return people.filter(relation=Relation.HOUSEHOLDER).first() or people.first()
 
 

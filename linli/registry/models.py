@@ -172,12 +172,24 @@ class Household(models.Model):
         "household": "pk",
     }
     code = models.CharField(_("编码"), max_length=80, unique=True)
-    street = models.ForeignKey(Street, models.PROTECT, related_name="+", verbose_name=_("街道"))
-    community = models.ForeignKey(Community, models.PROTECT, related_name="+", verbose_name=_("社区"))
-    grid = models.ForeignKey(Grid, models.PROTECT, related_name="+", verbose_name=_("网格"))
-    compound = models.ForeignKey(Compound, models.PROTECT, related_name="+", verbose_name=_("小区"))
-    building = models.ForeignKey(Building, models.PROTECT, related_name="+", verbose_name=_("楼栋"))
-    unit = models.ForeignKey(Unit, models.PROTECT, related_name="households", verbose_name=_("单元"))
+    # The unit is the household's real parent; the ancestors above it are copies of the unit's, kept
+    # for one-equality scoping. The copies carry no database constraint (services derive them from
+    # the unit) and no index where a composite index already leads with them: a roster import
+    # inserts tens of thousands of households and each constraint or index is paid per row.
+    street = models.ForeignKey(
+        Street, models.PROTECT, related_name="+", verbose_name=_("街道"), db_constraint=False, db_index=False
+    )
+    community = models.ForeignKey(
+        Community, models.PROTECT, related_name="+", verbose_name=_("社区"), db_constraint=False
+    )
+    grid = models.ForeignKey(Grid, models.PROTECT, related_name="+", verbose_name=_("网格"), db_constraint=False)
+    compound = models.ForeignKey(
+        Compound, models.PROTECT, related_name="+", verbose_name=_("小区"), db_constraint=False
+    )
+    building = models.ForeignKey(
+        Building, models.PROTECT, related_name="+", verbose_name=_("楼栋"), db_constraint=False, db_index=False
+    )
+    unit = models.ForeignKey(Unit, models.PROTECT, related_name="households", verbose_name=_("单元"), db_index=False)
     room = models.CharField(_("房号"), max_length=20)
     is_rented = models.BooleanField(_("出租房"), default=False)
     landlord_name = models.CharField(_("房东姓名"), max_length=50, blank=True)
@@ -258,7 +270,9 @@ class Person(models.Model):
         verbose_name_plural = _("人员")
         ordering = ["household_id", "id"]
         indexes = [
-            models.Index(fields=["name"], name="person_name_idx"),
+            # No plain index on name: the pattern index below answers equality too (and on SQLite,
+            # which ignores opclasses, it is a plain index on name). No index on the full phone: a
+            # phone search goes through phone_tail. Every index is paid per row by a roster import.
             # Name search is a prefix match (LIKE '张%'), which a plain btree index cannot serve under a
             # non-C collation; the pattern opclass can, whatever the collation (opclasses are ignored on
             # SQLite). The household id in the search indexes lets a scoped search (a community's
@@ -270,7 +284,6 @@ class Person(models.Model):
             ),
             models.Index(fields=["phone_tail", "household"], name="person_phone_tail_idx"),
             models.Index(fields=["id_tail", "household"], name="person_id_tail_idx"),
-            models.Index(fields=["phone"], name="person_phone_idx"),
         ]
 
     def __str__(self) -> str:

@@ -81,7 +81,9 @@ def search_people(user: Any, query: str, limit: int = 50) -> list[Person]:
     if parsed.kind == "id_number":
         return _take(people.filter(id_number=parsed.value), limit)
     if parsed.kind == "phone":
-        return sorted(_take(people.filter(phone=parsed.value), limit), key=_by_address)
+        # through the indexed tail: there is no index on the full phone
+        found = people.filter(phone_tail=parsed.value[-4:], phone=parsed.value)
+        return sorted(_take(found, limit), key=_by_address)
     if parsed.kind == "tail":
         return _tail(people, parsed.value, limit)
     if parsed.kind == "room":
