@@ -58,5 +58,10 @@ lint: install-dev
 bench: install-dev
 	$(PY) -m bench $(if $(ONLY),--only $(ONLY),)
 
+## make messages: refresh and compile the English catalogue (needs GNU gettext: apt-get install gettext)
+messages: install
+	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=var
+	$(PY) manage.py compilemessages -l en --ignore=.venv
+
 clean:
 	rm -rf $(VENV) var

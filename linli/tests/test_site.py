@@ -118,3 +118,21 @@ def test_the_home_page_title_is_plain_text(personas, client_for) -> None:  # typ
     text = client_for(personas.community_worker).get("/").content.decode()
     title = text[text.index("<title>") : text.index("</title>")]
     assert "<div" not in title and "首页" in title
+
+
+@pytest.mark.django_db
+def test_the_english_catalogue_translates_the_pages(client: Client) -> None:
+    text = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "工作人员登录" not in text
+    assert "Staff" in text
+
+
+def test_every_message_has_an_english_translation() -> None:
+    """The catalogue (and its compiled .mo) lives in the repository: after `make messages` picks up a
+    new Chinese string, this fails until the string has its English."""
+    from pathlib import Path
+
+    po = (Path(__file__).resolve().parents[1] / "locale" / "en" / "LC_MESSAGES" / "django.po").read_text()
+    entries = po.split("\n\n")[1:]
+    untranslated = [entry for entry in entries if entry.rstrip().endswith('msgstr ""') and "msgid_plural" not in entry]
+    assert not untranslated, f"{len(untranslated)} untranslated, e.g. {untranslated[:1]}"
