@@ -12,6 +12,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from linli.lib import scope
+from linli.lib.apiutil import bad_request, tree_staff
 from linli.organisation import selectors, services
 from linli.registry.models import Compound
 
@@ -70,17 +71,8 @@ class GroupOut(Schema):
     members: list[MemberOut]
 
 
-def _bad_request(errors: dict[str, list[str]]) -> Status[dict[str, Any]]:
-    """400 with every message joined in ``detail`` and, per field, in ``errors``."""
-    detail = "；".join(message for messages in errors.values() for message in messages)
-    return Status(400, {"detail": detail, "errors": errors})
-
-
 def _staff(request: HttpRequest) -> Any:
-    user: Any = request.user
-    if not scope.is_unrestricted(user) and (user.is_resident or scope.user_level(user) is None):
-        raise HttpError(403, _("无权访问组织与包保数据"))
-    return user
+    return tree_staff(request, _("无权访问组织与包保数据"))
 
 
 def _chain_out(compound: Compound) -> dict[str, Any]:
@@ -126,7 +118,7 @@ def chain_put(request: HttpRequest, compound_id: int, payload: ChainIn) -> Any:
     try:
         services.responsibility_chain_save(compound=compound, actor=user, request=request, **payload.dict())
     except ValidationError as exc:
-        return _bad_request(exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages})
+        return bad_request(exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages})
     compound = Compound.objects.select_related("community", "responsibility").get(pk=compound.pk)
     return Status(200, _chain_out(compound))
 

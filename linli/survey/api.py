@@ -12,6 +12,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from linli.lib import scope
+from linli.lib.apiutil import bad_request, tree_staff
 from linli.registry.models import Household
 from linli.survey import selectors, services
 from linli.survey.models import SurveyVisit
@@ -81,17 +82,8 @@ class ProgressOut(Schema):
     uncovered: list[UncoveredOut]
 
 
-def _bad_request(errors: dict[str, list[str]]) -> Status[dict[str, Any]]:
-    """400 with every message joined in ``detail`` and, per field, in ``errors``."""
-    detail = "；".join(message for messages in errors.values() for message in messages)
-    return Status(400, {"detail": detail, "errors": errors})
-
-
 def _staff(request: HttpRequest) -> Any:
-    user: Any = request.user
-    if not scope.is_unrestricted(user) and (user.is_resident or scope.user_level(user) is None):
-        raise HttpError(403, _("无权访问摸排数据"))
-    return user
+    return tree_staff(request, _("无权访问摸排数据"))
 
 
 def _visit_out(visit: SurveyVisit, household: Household) -> dict[str, Any]:
@@ -139,7 +131,7 @@ def visit_create(request: HttpRequest, household_id: int, payload: VisitIn) -> A
     wanted = set(payload.people_home)
     people = list(household.members.filter(pk__in=wanted))
     if len(people) != len(wanted):
-        return _bad_request({"people_home": [_("只能勾选本户的成员")]})
+        return bad_request({"people_home": [_("只能勾选本户的成员")]})
     try:
         visit = services.survey_visit_record(
             household=household,
@@ -149,7 +141,7 @@ def visit_create(request: HttpRequest, household_id: int, payload: VisitIn) -> A
             **payload.dict(exclude={"people_home"}),
         )
     except ValidationError as exc:
-        return _bad_request(exc.message_dict)
+        return bad_request(exc.message_dict)
     return Status(201, _visit_out(visit, household))
 
 
