@@ -19,6 +19,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from stdnum.cn import ric
 
@@ -95,9 +96,18 @@ def build_tree() -> Tree:
     return tree
 
 
-@functools.cache
 def password_hash() -> str:
-    # PBKDF2 takes ~0.6 s on these machines; hashing once instead of per persona saves ~6 s per test.
+    """The personas' password hash, made once per configured hasher list.
+
+    PBKDF2 takes ~0.6 s on these machines; hashing once instead of per persona saves ~6 s per test.
+    Keyed on the hashers, because a test may switch them (the browser tests use MD5): a hash cached
+    under another hasher would no longer verify, and logins would fail depending on test order.
+    """
+    return _password_hash(tuple(settings.PASSWORD_HASHERS))
+
+
+@functools.cache
+def _password_hash(hashers: tuple[str, ...]) -> str:
     return make_password(PASSWORD)
 
 

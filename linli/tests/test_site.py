@@ -136,3 +136,15 @@ def test_every_message_has_an_english_translation() -> None:
     entries = po.split("\n\n")[1:]
     untranslated = [entry for entry in entries if entry.rstrip().endswith('msgstr ""') and "msgid_plural" not in entry]
     assert not untranslated, f"{len(untranslated)} untranslated, e.g. {untranslated[:1]}"
+
+
+def test_the_personas_password_verifies_whatever_hasher_a_test_configures(settings) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth.hashers import check_password
+
+    from linli.lib.testing import PASSWORD, password_hash
+
+    default_hash = password_hash()
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    md5_hash = password_hash()
+    assert md5_hash != default_hash
+    assert check_password(PASSWORD, md5_hash)
