@@ -1,4 +1,8 @@
+from collections.abc import Iterator
+
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from linli.lib.testing import Personas, build_personas
 
@@ -18,3 +22,15 @@ def client_for(client):  # type: ignore[no-untyped-def]
         return client
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts in the default language (Chinese).
+
+    LocaleMiddleware activates a request's language on the thread and never resets it, so after a
+    test that asked for English, code run outside a request would otherwise speak English.
+    """
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
