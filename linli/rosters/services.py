@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import IO, Any
@@ -41,6 +42,11 @@ logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 1000
 # Good rows go to the writer in chunks of this many (on PostgreSQL, written while the next are checked).
 CHUNK_ROWS = 10000
+# The first chunk is smaller, so that the writer starts soon after the file is read.
+FIRST_CHUNK_ROWS = 2000
+# While a writer thread runs, checking lets go of the GIL this often: the writer, back from the
+# database, would otherwise wait for Python's switch interval (5 ms) after each statement.
+YIELD_EVERY = 100
 # The job keeps this many error entries for the page and the API; error_count counts every bad row.
 MAX_REPORTED_ERRORS = 5000
 # Says that the person is registered elsewhere, never where.
@@ -253,21 +259,24 @@ def _check_and_write(
     try:
         chunk: list[tuple[Any, ...]] = []
         touched: set[int] = set()
+        limit = min(CHUNK_ROWS, FIRST_CHUNK_ROWS)
         for number, cells in sheet.rows():
             result = checker.check(number, cells)
             processed += 1
             if result.__class__ is tuple:
                 chunk.append(result)  # type: ignore[arg-type]
                 touched.add(result[1])  # type: ignore[arg-type,index]
-                if len(chunk) >= CHUNK_ROWS:
+                if len(chunk) >= limit:
                     writer.add(chunk, checker.household_rows(touched))
-                    chunk, touched = [], set()
+                    chunk, touched, limit = [], set(), CHUNK_ROWS
             elif result is not None:
                 bad_rows += 1
                 if len(errors) < MAX_REPORTED_ERRORS:
                     errors.extend(result)  # type: ignore[arg-type]
                 if isinstance(writer, ThreadedWriter) and not job.only_good_rows:
                     writer.stop_writing()
+            if threaded and processed % YIELD_EVERY == 0:
+                time.sleep(0)
             if processed % PROGRESS_EVERY == 0:
                 progress.save(processed_rows=processed, error_count=bad_rows)
         writer.add(chunk, checker.household_rows(touched))

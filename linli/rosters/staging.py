@@ -73,6 +73,8 @@ class Staging:
     def __init__(self) -> None:
         self.postgres = connection.vendor == "postgresql"
         self.people = 0
+        # Staged people without an ID number: when there are none, their statements are skipped.
+        self.without_id = 0
 
     def create(self) -> None:
         self.drop()
@@ -104,6 +106,7 @@ class Staging:
     def add_people(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self._load(PERSON_TABLE, PERSON_COLUMNS, rows)
         self.people += len(rows)
+        self.without_id += sum(1 for row in rows if row[3] is None)
 
     def add_households(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self._load(HOUSEHOLD_TABLE, HOUSEHOLD_COLUMNS, rows)
@@ -116,6 +119,7 @@ class Staging:
                 cursor.execute(f"DELETE FROM {PERSON_TABLE}")
                 cursor.execute(f"DELETE FROM {HOUSEHOLD_TABLE}")
         self.people = 0
+        self.without_id = 0
 
     def ids_outside(self, level: str | None, node_id: int | None) -> list[tuple[int, str]]:
         """(row, ID number) of staged people already registered in a household outside the scope."""
@@ -306,26 +310,32 @@ def write_households(households: Iterable[tuple[Any, ...]], staging: Staging) ->
         },
         now,
     )
+    upsert = (
+        f"INSERT INTO {table} ({columns}) SELECT {exprs} FROM {HOUSEHOLD_TABLE} s"
+        f" JOIN {Unit._meta.db_table} u ON u.id = s.unit_id WHERE true"
+        f" ON CONFLICT (unit_id, room) DO UPDATE SET"
+        f" landlord_name = CASE WHEN excluded.landlord_name <> '' THEN excluded.landlord_name"
+        f" ELSE {table}.landlord_name END,"
+        f" landlord_phone = CASE WHEN excluded.landlord_phone <> '' THEN excluded.landlord_phone"
+        f" ELSE {table}.landlord_phone END,"
+        f" is_rented = {table}.is_rented OR excluded.is_rented, updated_at = excluded.updated_at"
+        f" WHERE (excluded.landlord_name <> '' AND excluded.landlord_name <> {table}.landlord_name)"
+        f" OR (excluded.landlord_phone <> '' AND excluded.landlord_phone <> {table}.landlord_phone)"
+    )
     with connection.cursor() as cursor:
+        if staging.postgres:
+            # A row PostgreSQL inserted (not updated) has no xmax: one statement counts what it created.
+            cursor.execute(
+                f"WITH done AS ({upsert} RETURNING xmax = 0 AS created) SELECT count(*) FROM done WHERE created", params
+            )
+            return cursor.fetchone()[0]
         cursor.execute(
             f"SELECT count(*) FROM {HOUSEHOLD_TABLE} s JOIN {table} h ON h.unit_id = s.unit_id AND h.room = s.room"
         )
         existing = cursor.fetchone()[0]
         cursor.execute(f"SELECT count(*) FROM {HOUSEHOLD_TABLE}")
         total = cursor.fetchone()[0]
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {exprs} FROM {HOUSEHOLD_TABLE} s"
-            f" JOIN {Unit._meta.db_table} u ON u.id = s.unit_id WHERE true"
-            f" ON CONFLICT (unit_id, room) DO UPDATE SET"
-            f" landlord_name = CASE WHEN excluded.landlord_name <> '' THEN excluded.landlord_name"
-            f" ELSE {table}.landlord_name END,"
-            f" landlord_phone = CASE WHEN excluded.landlord_phone <> '' THEN excluded.landlord_phone"
-            f" ELSE {table}.landlord_phone END,"
-            f" is_rented = {table}.is_rented OR excluded.is_rented, updated_at = excluded.updated_at"
-            f" WHERE (excluded.landlord_name <> '' AND excluded.landlord_name <> {table}.landlord_name)"
-            f" OR (excluded.landlord_phone <> '' AND excluded.landlord_phone <> {table}.landlord_phone)",
-            params,
-        )
+        cursor.execute(upsert, params)
     return total - existing
 
 
@@ -372,19 +382,31 @@ def write_people(
             [db_now],
         )
         adopted_count = cursor.rowcount
-        cursor.execute(f"SELECT count(*) FROM {PERSON_TABLE} WHERE id_number IS NOT NULL")
-        with_id = cursor.fetchone()[0]
-        cursor.execute(f"SELECT count(*) FROM {PERSON_TABLE} s JOIN {table} p ON p.id_number = s.id_number")
-        matched = cursor.fetchone()[0]
         assignments = ", ".join(f"{name} = excluded.{name}" for name in changed)
-        cursor.execute(
+        upsert = (
             f"INSERT INTO {table} ({columns}) SELECT {exprs}{source} WHERE s.id_number IS NOT NULL"
             f" ON CONFLICT (id_number) DO UPDATE SET {assignments}, updated_at = excluded.updated_at"
-            f" WHERE ({_differs((f'{table}.{name}', f'excluded.{name}') for name in changed)}){guard}",
-            params + guard_params,
+            f" WHERE ({_differs((f'{table}.{name}', f'excluded.{name}') for name in changed)}){guard}"
         )
-        created = with_id - matched
-        updated = cursor.rowcount - created + adopted_count
+        if staging.postgres:
+            # A row PostgreSQL inserted (not updated) has no xmax: one statement counts both.
+            cursor.execute(
+                f"WITH done AS ({upsert} RETURNING xmax = 0 AS created)"
+                " SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM done",
+                params + guard_params,
+            )
+            created, updated = cursor.fetchone()
+            updated += adopted_count
+        else:
+            cursor.execute(f"SELECT count(*) FROM {PERSON_TABLE} WHERE id_number IS NOT NULL")
+            with_id = cursor.fetchone()[0]
+            cursor.execute(f"SELECT count(*) FROM {PERSON_TABLE} s JOIN {table} p ON p.id_number = s.id_number")
+            matched = cursor.fetchone()[0]
+            cursor.execute(upsert, params + guard_params)
+            created = with_id - matched
+            updated = cursor.rowcount - created + adopted_count
+        if not staging.without_id:
+            return created, updated
 
         # People without an ID number: the same name in the same household is the same person.
         unnamed = f"{source} WHERE s.id_number IS NULL"

@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from linli.audit.models import AuditAction, AuditEvent
 from linli.lib.testing import Personas, make_id_number
 from linli.registry import services as registry_services
 from linli.registry.models import Building, Compound, Household, Person, Unit
+from linli.rosters import services
 from linli.rosters.models import ImportJob, ImportStatus
 from linli.rosters.services import roster_import
 from linli.rosters.tests.conftest import HEADERS, person_row
@@ -245,3 +249,42 @@ def test_a_landlord_is_added_to_a_registered_household(personas: Personas, roste
     household.refresh_from_db()
     assert (household.landlord_name, household.landlord_phone, household.is_rented) == ("孙房东", "13500005555", True)
     assert household.members.count() == 3
+
+
+def test_chunks_with_and_without_id_less_people_create_then_update_each_once(
+    personas: Personas, roster: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks whose people all have ID numbers skip the by-name statements; the counts must not care.
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    people = [("101", "甲", make_id_number()), ("101", "乙", make_id_number()), ("102", "丙", "")]
+    people += [("102", "丁", make_id_number()), ("103", "戊", "")]
+
+    def rows(phones: dict[str, str]) -> list[list[Any]]:
+        return [
+            person_row(小区="分块小区", 房号=room, 姓名=name, 身份证号=id_number, 手机号=phones.get(name, ""))
+            for room, name, id_number in people
+        ]
+
+    first = roster_import(path=roster(rows({})), user=personas.community_worker)
+    again = roster_import(path=roster(rows({"丙": "13700000009", "丁": "13700000008"})), user=personas.community_worker)
+
+    assert (first.status, first.created_people, first.updated_people, first.created_households) == (
+        ImportStatus.DONE,
+        5,
+        0,
+        3,
+    )
+    assert (again.status, again.created_people, again.updated_people, again.created_households) == (
+        ImportStatus.DONE,
+        0,
+        2,
+        0,
+    )
+    written = Person.objects.filter(household__compound__name="分块小区")
+    assert sorted(written.values_list("name", "phone")) == [
+        ("丁", "13700000008"),
+        ("丙", "13700000009"),
+        ("乙", ""),
+        ("戊", ""),
+        ("甲", ""),
+    ]
