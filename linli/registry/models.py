@@ -171,7 +171,9 @@ class Household(models.Model):
         "unit": "unit_id",
         "household": "pk",
     }
-    code = models.CharField(_("编码"), max_length=80, unique=True)
+    # Unique through Meta.constraints, not unique=True: on PostgreSQL unique=True also builds a
+    # varchar_pattern_ops "_like" index that nothing here uses and every inserted row pays for.
+    code = models.CharField(_("编码"), max_length=80)
     # The unit is the household's real parent; the ancestors above it are copies of the unit's, kept
     # for one-equality scoping. The copies carry no database constraint (services derive them from
     # the unit) and no index where a composite index already leads with them: a roster import
@@ -203,7 +205,12 @@ class Household(models.Model):
         verbose_name = _("户")
         verbose_name_plural = _("户")
         ordering = ["unit_id", "room"]
-        constraints = [models.UniqueConstraint(fields=["unit", "room"], name="household_room_unique_in_unit")]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "room"], name="household_room_unique_in_unit"),
+            models.UniqueConstraint(
+                fields=["code"], name="household_code_unique", violation_error_message=_("该编码已被其他户使用")
+            ),
+        ]
         indexes = [
             models.Index(fields=["room"], name="household_room_idx"),
             models.Index(fields=["building", "surveyed_at"], name="household_survey_idx"),
@@ -241,7 +248,8 @@ class Person(models.Model):
     household = models.ForeignKey(Household, models.CASCADE, related_name="members", verbose_name=_("户"))
     name = models.CharField(_("姓名"), max_length=50)
     # NULL, not "", when a person has no number yet (a newborn): NULLs never collide in the unique index.
-    id_number = models.CharField(_("身份证号"), max_length=18, unique=True, null=True, blank=True)
+    # Unique through Meta.constraints (see Household.code for why not unique=True).
+    id_number = models.CharField(_("身份证号"), max_length=18, null=True, blank=True)
     id_tail = models.CharField(_("身份证号后四位"), max_length=4, blank=True)
     phone = models.CharField(_("手机号"), max_length=11, blank=True)
     phone_tail = models.CharField(_("手机号后四位"), max_length=4, blank=True)
@@ -269,6 +277,11 @@ class Person(models.Model):
         verbose_name = _("人员")
         verbose_name_plural = _("人员")
         ordering = ["household_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number"], name="person_id_number_unique", violation_error_message=_("该身份证号已登记")
+            )
+        ]
         indexes = [
             # No plain index on name: the pattern index below answers equality too (and on SQLite,
             # which ignores opclasses, it is a plain index on name). No index on the full phone: a
