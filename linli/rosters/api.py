@@ -126,6 +126,8 @@ def export(request: HttpRequest, level: str | None = None, id: int | None = None
     """``level``（community、grid、compound、building、unit）与 ``id`` 可把导出限于某个节点。"""
     user = request.user
     _require_editor(user)
+    if not getattr(user, "can_reveal", False):
+        raise HttpError(403, _("导出的台账含完整身份证号和手机号，您的角色无权导出"))
     if level is not None and level not in EXPORT_LEVELS:
         raise HttpError(422, _("层级无效，可选：%(levels)s") % {"levels": "、".join(EXPORT_LEVELS)})
     try:

@@ -36,6 +36,13 @@ def require_roster_user(user: Any) -> None:
         raise PermissionDenied
 
 
+def require_exporter(user: Any) -> None:
+    """An export carries full ID numbers and phones: only the roles that may reveal them may export."""
+    require_roster_user(user)
+    if not getattr(user, "can_reveal", False):
+        raise PermissionDenied(_("导出的台账含完整身份证号和手机号，您的角色无权导出"))
+
+
 def xlsx_response(stream: Any, filename: str) -> FileResponse:
     stream.seek(0)
     response = FileResponse(stream, content_type=XLSX)
@@ -123,7 +130,7 @@ def template_download(request: HttpRequest) -> HttpResponseBase:
 @login_required
 def export_download(request: HttpRequest) -> HttpResponseBase:
     user = request.user
-    require_roster_user(user)
+    require_exporter(user)
     level, _sep, node_id = request.GET.get("node", "").partition(":")
     node = export_node(user, level or None, node_id)
     stream = tempfile.SpooledTemporaryFile(max_size=20 * 1024 * 1024)
