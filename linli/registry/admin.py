@@ -20,7 +20,7 @@ from linli.lib import scope
 from linli.lib.admin import ScopedAdmin
 from linli.lib.idnumbers import birth_date_from_id, clean_id_number, clean_phone, gender_from_id
 from linli.registry.models import Building, Community, Compound, Grid, Household, Person, Street, TravelRecord, Unit
-from linli.registry.services import household_code
+from linli.registry.services import PERSON_FIELDS, household_code
 
 
 class TreeNodeAdmin(ScopedAdmin):
@@ -152,25 +152,8 @@ class PersonAdminForm(forms.ModelForm):
 
     class Meta:
         model = Person
-        fields = (
-            "household",
-            "name",
-            "relation",
-            "residency",
-            "health_code",
-            "lives_alone",
-            "empty_nest",
-            "left_behind",
-            "disabled",
-            "chronic_illness",
-            "infant",
-            "pregnant",
-            "no_smartphone",
-            "hardship",
-            "helper_name",
-            "helper_phone",
-            "note",
-        )
+        # The person's fields, but ID number and phone come in through the write-only fields above.
+        fields = ("household", *(f for f in PERSON_FIELDS if f not in ("id_number", "phone")))
 
     def clean_new_id_number(self) -> str:
         value = self.cleaned_data.get("new_id_number") or ""
