@@ -12,7 +12,26 @@ VAR_DIR = Path(env("LINLI_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = envbool("DEBUG", "False")
-SECRET_KEY = env("SECRET_KEY", "insecure-development-key-change-me-in-production")
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment; else a random key made once and kept in var/ (never a
+    published default, so a demo started with `make run` cannot have its sessions forged)."""
+    if env("SECRET_KEY"):
+        return env("SECRET_KEY")
+    import secrets
+
+    path = VAR_DIR / "secret_key"
+    try:
+        with open(path, "x") as handle:  # exclusive: of two processes starting at once, one writes
+            handle.write(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    except FileExistsError:
+        pass
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 

@@ -14,6 +14,7 @@ from linli.accounts.choices import Role
 from linli.accounts.models import SmsMessage, User
 from linli.lib import scope
 from linli.lib.admin import ScopedAdmin
+from linli.lib.idnumbers import mask_phone
 
 # Which roles an account of each role may hand out: never above its own.
 GRANTABLE: dict[str, list[Role]] = {
@@ -68,6 +69,13 @@ class UserAdminForm(forms.ModelForm):
 @admin.register(User)
 class UserAdmin(ScopedAdmin):
     form = UserAdminForm
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if not getattr(request.user, "can_reveal", False):
+            # Roles that may not see full phone numbers do not get them through the account form.
+            kwargs["exclude"] = [*(kwargs.get("exclude") or []), "phone"]
+        return super().get_form(request, obj, change, **kwargs)
+
     list_display = ["username", "display_name", "role", "scope_text", "is_active", "last_login"]
     list_filter = ["role", "is_active"]
     search_fields = ["username", "display_name"]
@@ -101,8 +109,14 @@ class UserAdmin(ScopedAdmin):
 
 @admin.register(SmsMessage)
 class SmsMessageAdmin(ScopedAdmin):
-    list_display = ["created_at", "phone", "backend"]
-    readonly_fields = ["phone", "body", "backend", "street", "community", "created_at"]
+    # Login codes are blanked in the stored body except under the development backend.
+    list_display = ["created_at", "masked_phone", "backend"]
+    fields = ("masked_phone", "body", "backend", "street", "community", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("手机号"))
+    def masked_phone(self, obj: SmsMessage) -> str:
+        return mask_phone(obj.phone)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -62,14 +62,19 @@ def throttle_keys(*, account: str, ip: str | None) -> list[str]:
     return keys
 
 
-def sms_send(*, phone: str, body: str, person: Person | None = None) -> SmsMessage:
-    """Deliver an SMS through the configured backend and keep it in the outbox."""
+def sms_send(*, phone: str, body: str, person: Person | None = None, secret: str = "") -> SmsMessage:
+    """Deliver an SMS through the configured backend and keep it in the outbox.
+
+    ``secret`` (a login code) is blanked in the stored copy unless the backend is the development
+    one: in production nobody on the staff can read a resident's code and log in as them.
+    """
     backend = get_backend()
     backend.send(phone, body)
     household = person.household if person is not None else None
+    stored = body if backend.shows_codes_in_outbox or not secret else body.replace(secret, "******")
     return SmsMessage.objects.create(
         phone=phone,
-        body=body,
+        body=stored,
         backend=backend.name,
         street_id=household.street_id if household else None,
         community_id=household.community_id if household else None,
@@ -97,8 +102,7 @@ def otp_request(*, phone: str) -> None:
     if recent.count() >= OTP_MAX_PER_HOUR:
         raise ThrottledError(_("验证码请求过于频繁，请一小时后再试。"))
     person = resident_person_for_phone(phone)
-    has_account = User.objects.filter(role=Role.RESIDENT, phone=phone, is_active=True).exists()
-    if person is None and not has_account:
+    if person is None:  # only people registered now: a removed or moved person gets no code
         return
     code = f"{secrets.randbelow(1_000_000):06d}"
     with transaction.atomic():
@@ -112,7 +116,7 @@ def otp_request(*, phone: str) -> None:
             "code": code,
             "minutes": minutes,
         }
-        sms_send(phone=phone, body=body, person=person)
+        sms_send(phone=phone, body=body, person=person, secret=code)
 
 
 def otp_verify(*, phone: str, code: str) -> User | None:
@@ -144,14 +148,22 @@ def otp_verify(*, phone: str, code: str) -> User | None:
 
 
 def resident_account_for_phone(*, phone: str) -> User | None:
-    user = User.objects.filter(role=Role.RESIDENT, phone=phone, is_active=True).first()
-    if user is not None:
-        return user
+    """The resident's account, scoped to the household the registry has them in today.
+
+    The household is looked up again at every login: a person who moved is scoped to the new
+    household, and one no longer registered is not let in (and their account is deactivated).
+    """
     person = resident_person_for_phone(phone)
+    accounts = User.objects.filter(role=Role.RESIDENT, phone=phone)
     if person is None:
+        accounts.update(is_active=False)
         return None
-    user = User(username=f"r{phone}", role=Role.RESIDENT, phone=phone, display_name=person.name)
-    user.set_unusable_password()
+    user = accounts.order_by("id").first()
+    if user is None:
+        user = User(username=f"r{phone}", role=Role.RESIDENT, phone=phone, display_name=person.name)
+        user.set_unusable_password()
+    elif not user.is_active:  # deactivated by staff (or when the person was removed): stays out
+        return None
     user.set_scope(person.household)
     user.save()
     return user

@@ -11,6 +11,8 @@ from django.http import HttpRequest
 from linli.audit.models import AuditAction, AuditEvent
 from linli.lib.idnumbers import mask_id_number, mask_phone
 
+# Secrets never enter the log, not even hashed.
+NEVER_LOGGED = frozenset({"password"})
 # The log is read by community admins: it records that these changed, never their full values.
 MASKED_FIELDS = {
     "id_number": mask_id_number,
@@ -39,6 +41,8 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
     data = model_to_dict(obj, fields=fields)
     result: dict[str, Any] = {}
     for key, value in data.items():
+        if key in NEVER_LOGGED:
+            continue
         if not isinstance(value, (str, int, float, bool, type(None))):
             value = str(value)
         result[key] = value

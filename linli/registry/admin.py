@@ -50,8 +50,12 @@ class TreeNodeAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))
-        # The code identifies the record in rosters and imports: fixed once created.
-        return (*readonly, "code") if obj is not None else readonly
+        # The code identifies the record in rosters and imports: fixed once created. The parent is
+        # fixed too: every node, household and account below stores this node's ancestors, and a
+        # move here would leave them scoped to the old place.
+        if obj is None:
+            return readonly
+        return (*readonly, "code", *((self.parent_field,) if self.parent_field else ()))
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == self.parent_field:
@@ -78,7 +82,7 @@ class StreetAdmin(TreeNodeAdmin):
 class CommunityAdmin(TreeNodeAdmin):
     parent_field = "street"
     list_display = ("name", "code", "kind", "street")
-    list_filter = ("kind", "street")
+    list_filter = ("kind", ("street", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "code")
     list_select_related = ("street",)
 
@@ -87,7 +91,7 @@ class CommunityAdmin(TreeNodeAdmin):
 class GridAdmin(TreeNodeAdmin):
     parent_field = "community"
     list_display = ("name", "code", "community")
-    list_filter = ("community",)
+    list_filter = (("community", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("name", "code")
     list_select_related = ("community",)
 
@@ -96,7 +100,7 @@ class GridAdmin(TreeNodeAdmin):
 class CompoundAdmin(TreeNodeAdmin):
     parent_field = "grid"
     list_display = ("name", "code", "kind", "community", "grid", "property_company")
-    list_filter = ("kind", "community")
+    list_filter = ("kind", ("community", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "code", "address", "property_company")
     list_select_related = ("community", "grid")
 
@@ -105,7 +109,7 @@ class CompoundAdmin(TreeNodeAdmin):
 class BuildingAdmin(TreeNodeAdmin):
     parent_field = "compound"
     list_display = ("name", "code", "kind", "compound", "number")
-    list_filter = ("kind", "community")
+    list_filter = ("kind", ("community", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "code", "compound__name")
     list_select_related = ("compound",)
 
@@ -114,7 +118,7 @@ class BuildingAdmin(TreeNodeAdmin):
 class UnitAdmin(TreeNodeAdmin):
     parent_field = "building"
     list_display = ("name", "code", "building", "compound", "number")
-    list_filter = ("community",)
+    list_filter = (("community", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("name", "code", "building__name", "compound__name")
     list_select_related = ("building", "compound")
 
@@ -122,15 +126,30 @@ class UnitAdmin(TreeNodeAdmin):
 @admin.register(Household)
 class HouseholdAdmin(TreeNodeAdmin):
     parent_field = "unit"
-    list_display = ("__str__", "compound", "room", "is_rented", "landlord_name", "masked_landlord_phone", "surveyed_at")
-    list_filter = ("is_rented", "community", "compound")
+    list_display = (
+        "__str__",
+        "compound",
+        "room",
+        "is_rented",
+        "landlord_name",
+        "masked_landlord_phone",
+        "surveyed_at",
+    )
+    list_filter = (
+        "is_rented",
+        ("community", admin.RelatedOnlyFieldListFilter),
+        ("compound", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("code", "room", "landlord_name", "compound__name", "building__name")
     list_select_related = ("compound", "building", "unit")
     exclude = ("landlord_phone",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        # The code is derived from unit and room (see services.household_create).
-        return (*super().get_readonly_fields(request, obj), "code", "masked_landlord_phone")
+        # The code is derived from unit and room (see services.household_create), so both are fixed
+        # once the household exists.
+        fixed = ("unit", "room") if obj is not None else ()
+        fields = (*super().get_readonly_fields(request, obj), "code", "masked_landlord_phone", *fixed)
+        return tuple(dict.fromkeys(fields))
 
     @admin.display(description=_("房东电话"))
     def masked_landlord_phone(self, obj: Household) -> str:
@@ -177,7 +196,14 @@ class PersonAdminForm(forms.ModelForm):
 class PersonAdmin(ScopedAdmin):
     form = PersonAdminForm
     list_display = ("name", "masked_id", "masked_phone", "household", "relation", "residency", "health_code")
-    list_filter = ("residency", "health_code", "relation", "household__community", "lives_alone", "no_smartphone")
+    list_filter = (
+        "residency",
+        "health_code",
+        "relation",
+        ("household__community", admin.RelatedOnlyFieldListFilter),
+        "lives_alone",
+        "no_smartphone",
+    )
     # Lookups on the tails and exact numbers: the full number is searchable but never displayed.
     search_fields = ("name", "=id_number", "=id_tail", "=phone", "=phone_tail", "household__room")
     list_select_related = ("household__building", "household__unit")

@@ -108,6 +108,8 @@ def job_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def job_bad_rows(request: HttpRequest, pk: int) -> HttpResponseBase:
+    # The rejected rows are the uploaded cells as they were: full ID numbers and phones.
+    require_exporter(request.user)
     job = _job(request, pk)
     if not job.errors or job.is_running:
         raise Http404
