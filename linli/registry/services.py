@@ -112,6 +112,15 @@ def household_code(unit: Unit, room: str) -> str:
     return f"{unit.code}-{room}"
 
 
+def _household_insert(room: str, **fields: Any) -> Household:
+    """Insert a household; a room taken by a concurrent request is the user's error, not a crash."""
+    try:
+        with transaction.atomic():
+            return Household.objects.create(room=room, **fields)
+    except IntegrityError as exc:
+        raise ValidationError({"room": _("该单元已有房号 %(room)s") % {"room": room}}) from exc
+
+
 def household_create(*, unit: Unit, room: str, actor: Any = None, **fields: Any) -> Household:
     room = room.strip()
     if not room:
@@ -119,7 +128,8 @@ def household_create(*, unit: Unit, room: str, actor: Any = None, **fields: Any)
     with transaction.atomic():
         if Household.objects.filter(unit=unit, room=room).exists():
             raise ValidationError({"room": _("该单元已有房号 %(room)s") % {"room": room}})
-        household = Household.objects.create(
+        household = _household_insert(
+            room,
             street_id=unit.street_id,
             community_id=unit.community_id,
             grid_id=unit.grid_id,
@@ -127,7 +137,6 @@ def household_create(*, unit: Unit, room: str, actor: Any = None, **fields: Any)
             building_id=unit.building_id,
             unit=unit,
             code=household_code(unit, room),
-            room=room,
             **fields,
         )
         audit_record(actor=actor, action=AuditAction.CREATE, obj=household, changes={"room": room})

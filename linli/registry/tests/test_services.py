@@ -106,3 +106,24 @@ def test_travel_record_create_needs_a_place_and_is_audited(personas: Personas) -
     )
     assert TravelRecord.objects.filter(pk=record.pk, place="武汉市").exists()
     assert AuditEvent.objects.filter(model="registry.Person", object_pk=str(person.pk), changes__has_key="travel")
+
+
+def test_a_room_taken_at_the_same_moment_is_a_clear_error_not_a_crash(personas) -> None:  # type: ignore[no-untyped-def]
+    from django.core.exceptions import ValidationError
+
+    from linli.registry.services import _household_insert
+
+    unit = personas.resident_household.unit
+    # given: the existence check has passed, but another request inserted the room in the meantime
+    with pytest.raises(ValidationError) as caught:
+        _household_insert(
+            "101",
+            street_id=unit.street_id,
+            community_id=unit.community_id,
+            grid_id=unit.grid_id,
+            compound_id=unit.compound_id,
+            building_id=unit.building_id,
+            unit=unit,
+            code=f"{unit.code}-101-dup",
+        )
+    assert "已有房号" in str(caught.value)
