@@ -34,3 +34,13 @@ def _default_language() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_signing_keys() -> Iterator[None]:
+    """Pass-signing keys live in the database, which each test rolls back: forget the cached ones."""
+    from linli.gate import keys
+
+    keys.reset()
+    yield
+    keys.reset()

@@ -7,6 +7,7 @@ from ninja.errors import AuthenticationError, ValidationError
 
 from linli.accounts.api import router as accounts_router
 from linli.audit.api import router as audit_router
+from linli.gate.api import routers as gate_routers
 from linli.lib.apiauth import AUTH
 from linli.organisation.api import router as organisation_router
 from linli.registry.api import router as registry_router
@@ -27,6 +28,8 @@ api.add_router("/survey", survey_router)
 api.add_router("/org", organisation_router)
 api.add_router("/rosters", rosters_router)
 api.add_router("/audit", audit_router)
+for gate_router in gate_routers:
+    api.add_router("/gate", gate_router)
 
 
 @api.exception_handler(AuthenticationError)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "linli.survey",
     "linli.organisation",
     "linli.rosters",
+    "linli.gate",
 ]
 
 MIDDLEWARE = [

@@ -29,6 +29,7 @@ urlpatterns = [
     path("org/", include("linli.organisation.urls")),
     path("rosters/", include("linli.rosters.urls")),
     path("audit/", include("linli.audit.urls")),
+    path("gate/", include("linli.gate.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

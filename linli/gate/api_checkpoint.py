@@ -1,0 +1,189 @@
+"""API of the gate: checkpoints, the offline bundle, online scans and the offline sync (docs/gate.md)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+from pydantic import Field
+
+from linli.accounts.choices import Role
+from linli.gate import services
+from linli.gate.models import Checkpoint
+from linli.lib import scope
+from linli.lib.apiutil import tree_staff
+
+router = Router(tags=["gate"])
+
+# Roles that may record scans at a checkpoint of their part of the tree.
+SCAN_ROLES = frozenset({Role.GATE_GUARD, Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.STREET_COMMAND})
+MAX_SYNC_BATCH = 1000
+
+
+def checkpoint_for(request: HttpRequest, checkpoint_id: int, *, scanning: bool = False) -> Checkpoint:
+    """The checkpoint if the caller may work at it: in scope, and a guard's own checkpoint; else 404/403."""
+    user: Any = tree_staff(request, _("只有工作人员可以使用卡口"))
+    checkpoint = scope.get_visible_or_404(
+        Checkpoint.objects.select_related("compound"), user, pk=checkpoint_id, is_active=True
+    )
+    if getattr(user, "checkpoint_id", None) and user.checkpoint_id != checkpoint.pk and not user.is_superuser:
+        raise HttpError(404, _("未找到"))
+    if scanning and not (user.is_superuser or user.role in SCAN_ROLES):
+        raise HttpError(403, _("您的角色不能在卡口登记出入"))
+    if scanning and not scope.can_edit(checkpoint, user):
+        raise HttpError(403, _("您不能在该卡口登记出入"))
+    return checkpoint
+
+
+class CheckpointOut(Schema):
+    id: int
+    code: str
+    name: str
+    compound_id: int
+    compound: str
+
+
+class ScanIn(Schema):
+    uuid: uuid.UUID
+    credential: str = Field(max_length=400)
+    direction: Literal["out", "in"]
+    device_time: datetime.datetime
+    temperature: Decimal | None = Field(default=None, ge=30, le=45, max_digits=3, decimal_places=1)
+    mask: bool | None = None
+    health_code: Literal["green", "yellow", "red", "unknown", ""] = ""
+    person_id: int | None = None
+
+
+class OfflineScanIn(ScanIn):
+    verdict: Literal["allowed", "refused"]
+    reason: str = Field(default="ok", max_length=16)
+
+
+class HouseholdOut(Schema):
+    id: int
+    room: str
+    members: list[str]
+
+
+class ScanOut(Schema):
+    uuid: uuid.UUID
+    verdict: str
+    reason: str
+    message: str
+    household: HouseholdOut | None = None
+    next_out_at: datetime.datetime | None = None
+    duplicate: bool = False
+
+
+class SyncIn(Schema):
+    scans: list[OfflineScanIn] = Field(max_length=MAX_SYNC_BATCH)
+
+
+class SyncResultOut(Schema):
+    uuid: uuid.UUID
+    status: Literal["stored", "duplicate"]
+    violation: bool
+
+
+class SyncOut(Schema):
+    stored: int
+    duplicates: int
+    results: list[SyncResultOut]
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=services.quota.local_zone())
+    return moment
+
+
+def _input(item: ScanIn) -> services.ScanInput:
+    return services.ScanInput(
+        uuid=item.uuid,
+        credential=item.credential,
+        direction=item.direction,
+        device_time=_aware(item.device_time),
+        temperature=item.temperature,
+        mask=item.mask,
+        health_code=item.health_code,
+        person_id=item.person_id,
+        verdict=getattr(item, "verdict", None),
+        reason=getattr(item, "reason", ""),
+    )
+
+
+@router.get("/checkpoints", response=list[CheckpointOut], summary="卡口列表")
+def checkpoint_list(request: HttpRequest) -> list[dict[str, Any]]:
+    user: Any = tree_staff(request, _("只有工作人员可以查看卡口"))
+    checkpoints = scope.visible(Checkpoint.objects.filter(is_active=True).select_related("compound"), user)
+    if getattr(user, "checkpoint_id", None) and not user.is_superuser:
+        checkpoints = checkpoints.filter(pk=user.checkpoint_id)
+    return [
+        {"id": c.pk, "code": c.code, "name": c.name, "compound_id": c.compound_id, "compound": c.compound.name}
+        for c in checkpoints
+    ]
+
+
+@router.get("/checkpoints/{checkpoint_id}/bundle", summary="离线数据包")
+def checkpoint_bundle(request: HttpRequest, checkpoint_id: int) -> dict[str, Any]:
+    """Public keys, rules, households' pass numbers, holds and outings: what the page caches offline."""
+    checkpoint = checkpoint_for(request, checkpoint_id, scanning=True)
+    return services.offline_bundle(checkpoint)
+
+
+@router.post(
+    "/checkpoints/{checkpoint_id}/scan",
+    response={200: ScanOut, 400: ErrorOut},
+    summary="扫码（在线）",
+)
+def checkpoint_scan(request: HttpRequest, checkpoint_id: int, payload: ScanIn) -> Any:
+    checkpoint = checkpoint_for(request, checkpoint_id, scanning=True)
+    try:
+        result = services.scan_record(checkpoint, request.user, _input(payload))
+    except services.GateError as exc:
+        return Status(400, {"detail": str(exc)})
+    return {
+        "uuid": result.scan.uuid,
+        "verdict": result.verdict,
+        "reason": result.reason,
+        "message": result.message,
+        "household": result.household,
+        "next_out_at": result.next_out_at,
+        "duplicate": result.duplicate,
+    }
+
+
+@router.post(
+    "/checkpoints/{checkpoint_id}/sync",
+    response={200: SyncOut, 400: ErrorOut},
+    summary="同步离线扫码记录",
+)
+def checkpoint_sync(request: HttpRequest, checkpoint_id: int, payload: SyncIn) -> Any:
+    checkpoint = checkpoint_for(request, checkpoint_id, scanning=True)
+    try:
+        outcome = services.sync_scans(checkpoint, request.user, [_input(item) for item in payload.scans])
+    except services.GateError as exc:
+        return Status(400, {"detail": str(exc)})
+    duplicates = set(outcome.duplicates)
+    return {
+        "stored": len(outcome.stored),
+        "duplicates": len(outcome.duplicates),
+        "results": [
+            {
+                "uuid": item.uuid,
+                "status": "duplicate" if item.uuid in duplicates else "stored",
+                "violation": item.uuid in outcome.violations,
+            }
+            for item in payload.scans
+        ],
+    }
