@@ -26,9 +26,11 @@ import io
 import itertools
 import json
 import time
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ from openpyxl import Workbook
 from linli.accounts.models import ApiToken, SmsMessage
 from linli.accounts.services import api_token_create, sms_send
 from linli.audit.models import AuditAction, AuditEvent
+from linli.gate import services as gate_services
 from linli.lib.testing import Personas, make_id_number, make_phone
 from linli.organisation import services as org_services
 from linli.organisation.models import CoverSlot, GroupMember, ManagingUnit, ResponsibilityChain, WorkingGroup
@@ -83,6 +86,8 @@ PUBLIC_PAGES = {
     "accounts:resident_code": "get",
     "accounts:logout": "post",  # GET is not allowed since Django 5; POST logs out and redirects
     "healthz": "get",
+    "gate:manifest": "get",  # the checkpoint web app's manifest: names and icons only
+    "gate:service_worker": "get",  # its service worker: static file names only
 }
 
 # Names and values that exist only in C2 (the personas' tree repeats "户主101", "1号楼", "第一网格"
@@ -101,7 +106,8 @@ MANAGER_NAME = "团结原房管所"
 JOB_FILE = "团结机密台账.xlsx"
 TOKEN_NAME = "外社区令牌"
 SMS_BODY = "团结短信机密"
-FORGED_NAME = "冒名顶替"  # what an outsider's upload calls C2's person
+FORGED_NAME = "冒名顶替"
+GATE_NAME = "团结秘密东门"  # what an outsider's upload calls C2's person
 
 
 # --- C2: the objects every URL is filled with ---------------------------------------------------------
@@ -122,6 +128,8 @@ class C2:
     token: ApiToken
     upload_dir: Path
     markers: tuple[str, ...] = ()
+    # The gate's C2 records (checkpoint, pass, …), planted by plant_gate().
+    gate: dict[str, Any] = field(default_factory=dict)
 
     @property
     def community(self) -> Community:
@@ -247,7 +255,9 @@ def build_c2(personas: Personas, upload_dir: Path) -> C2:
     bad = c2.roster("c2-bad.xlsx", [{"room": ROOM, "name": "错行", "id_number": "123"}])
     c2.job = roster_import(path=bad, user=actor, file_name=JOB_FILE)
     assert c2.job.errors and not c2.job.is_running, c2.job.message
+    plant_gate(c2)
     c2.markers = (
+        *c2.gate.get("markers", ()),
         tree.c2.name,
         tree.p3.name,
         PERSON_NAME,
@@ -271,6 +281,27 @@ def build_c2(personas: Personas, upload_dir: Path) -> C2:
         *(reverse("registry:node", kwargs={"level": level, "pk": node.pk}) for level, node in c2.nodes()),
     )
     return c2
+
+
+def plant_gate(c2: C2) -> None:
+    """C2's gate: a checkpoint, a pass for the planted household, a scan, a fever alert."""
+    tree, actor = c2.personas.tree, c2.personas.outsider
+    checkpoint = gate_services.checkpoint_create(compound=tree.p3, name=GATE_NAME, actor=actor)
+    household_pass = gate_services.pass_issue(household=c2.household, members=[c2.person], actor=actor)
+    gate_services.scan_record(
+        checkpoint,
+        actor,
+        gate_services.ScanInput(
+            uuid=uuid.uuid4(),
+            credential=household_pass.token,
+            direction="in",
+            device_time=timezone.now(),
+            temperature=Decimal("38.5"),
+            person_id=c2.person.pk,
+        ),
+    )
+    c2.gate.update(checkpoint=checkpoint, household_pass=household_pass)
+    c2.gate["markers"] = (GATE_NAME, household_pass.number, household_pass.token[:40])
 
 
 # --- reading responses ------------------------------------------------------------------------------
@@ -420,6 +451,20 @@ def list_case(control: str = "") -> Callable[[C2], list[Case]]:
     return lambda c2: [Case(targets_c2=False, control=control)]
 
 
+def c2_checkpoint(c2: C2) -> int:
+    """The id of a checkpoint of C2's compound, made by C2's own worker on first use."""
+    from linli.gate import services as gate_services
+    from linli.gate.models import Checkpoint
+
+    found = Checkpoint.objects.filter(compound=c2.compound).first()
+    return (found or gate_services.checkpoint_create(compound=c2.compound, name="团结北门", actor=c2.personas.outsider)).pk
+
+
+def gate_index_cases(c2: C2) -> list[Case]:
+    c2_checkpoint(c2)  # the outsider's list shows it (团结新村 · 团结北门): the control
+    return [Case(targets_c2=False, control="shows")]
+
+
 # URL name -> the URLs to sweep, filled with C2's objects. A page without an entry fails the sweep.
 PAGES: dict[str, Callable[[C2], list[Case]]] = {
     "home": list_case(),  # the outsider's summary is in numbers: no marker to show
@@ -509,6 +554,8 @@ PAGES: dict[str, Callable[[C2], list[Case]]] = {
     "rosters:job_status": lambda c2: [Case({"pk": c2.job.pk})],
     "rosters:job_bad_rows": lambda c2: [Case({"pk": c2.job.pk})],
     "audit:index": list_case("shows"),
+    "gate:index": gate_index_cases,
+    "gate:checkpoint": lambda c2: [Case({"pk": c2_checkpoint(c2)})],
 }
 
 
@@ -685,6 +732,7 @@ API_PARAMS: dict[str, Callable[[C2], list[Any]]] = {
     "field": lambda c2: ["phone", "id_number"],
     "compound_id": lambda c2: [c2.compound.pk],
     "job_id": lambda c2: [c2.job.pk],
+    "checkpoint_id": lambda c2: [c2.gate["checkpoint"].pk],
 }
 
 # JSON body property -> a plausible value, so that a write is stopped by scope, not by validation.
@@ -701,6 +749,11 @@ BODY_VALUES: dict[str, Callable[[], Any]] = {
     "responsible": lambda: "篡改丙",
     "responsible_phone": make_phone,
     "members_confirmed": lambda: True,
+    "uuid": lambda: str(uuid.uuid4()),
+    "credential": lambda: "1234567890",
+    "direction": lambda: "out",
+    "device_time": lambda: timezone.now().isoformat(),
+    "scans": lambda: [],
 }
 
 # Operations whose body the sweep cannot build: a 422 is accepted from them ("METHOD /path": why).
@@ -776,6 +829,7 @@ API_LISTS: dict[str, Callable[[C2], list[ApiCase]]] = {
         *(ApiCase({"level": level, "id": node.pk}, targets_c2=True, control="get") for level, node in c2.nodes()),
     ],
     "GET /api/v1/audit/events": lambda c2: [ApiCase(id_kind="event")],
+    "GET /api/v1/gate/checkpoints": lambda c2: [ApiCase()],
 }
 
 

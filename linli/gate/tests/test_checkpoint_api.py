@@ -1,0 +1,145 @@
+"""The checkpoint API: bundle, scan and sync over HTTP, as the checkpoint page and other clients use it."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import uuid
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.test import Client
+
+from linli.accounts.services import api_token_create
+from linli.gate import passes, services
+from linli.gate.choices import HoldReason
+from linli.gate.models import GateScan
+from linli.gate.tests.conftest import Gate, at
+
+pytestmark = pytest.mark.django_db
+
+
+def client(user: Any) -> Client:
+    _token, key = api_token_create(user=user, name="gate")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+def url(gate: Gate, action: str) -> str:
+    return f"/api/v1/gate/checkpoints/{gate.checkpoint.pk}/{action}"
+
+
+def scan_body(gate: Gate, **extra: Any) -> dict[str, Any]:
+    return {
+        "uuid": str(uuid.uuid4()),
+        "credential": gate.household_pass.token,
+        "direction": "out",
+        "device_time": at(23, 9).isoformat(),
+        "temperature": "36.5",
+        "mask": True,
+        "health_code": "green",
+        **extra,
+    }
+
+
+def test_guard_scans_online(gate: Gate) -> None:
+    response = client(gate.personas.gate_guard).post(
+        url(gate, "scan"), scan_body(gate), content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert data["verdict"] == "allowed"
+    assert data["household"]["room"] == "1号楼1单元101"
+    assert data["household"]["members"] == [services.mask_name(gate.members[0].name)]
+    scan = GateScan.objects.get()
+    assert (scan.guard, scan.temperature, scan.mask, scan.health_code) == (
+        gate.personas.gate_guard,
+        pytest.approx(36.5),
+        True,
+        "green",
+    )
+
+
+def test_scan_in_english(gate: Gate) -> None:
+    api = client(gate.personas.gate_guard)
+    api.post(url(gate, "scan"), scan_body(gate), content_type="application/json")
+    data = api.post(
+        url(gate, "scan"), scan_body(gate), content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    ).json()
+    assert data["reason"] == "quota"
+
+
+def test_bad_input_is_a_chinese_422(gate: Gate) -> None:
+    body = scan_body(gate, direction="sideways", temperature="99")
+    response = client(gate.personas.gate_guard).post(url(gate, "scan"), body, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["detail"] == "请求数据格式不正确，请检查后重试"
+    assert not GateScan.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["outsider", "supplier", "resident", "building_lead", "medic"])
+def test_others_cannot_scan_or_read_the_bundle(gate: Gate, who: str) -> None:
+    api = client(getattr(gate.personas, who))
+    assert api.get(url(gate, "bundle")).status_code in (403, 404)
+    assert api.post(url(gate, "scan"), scan_body(gate), content_type="application/json").status_code in (403, 404)
+    assert not GateScan.objects.exists()
+
+
+def test_guard_of_another_checkpoint_gets_404(gate: Gate) -> None:
+    west = services.checkpoint_create(compound=gate.personas.tree.p1, name="西门")
+    guard = gate.personas.gate_guard
+    guard.checkpoint = west
+    guard.save()
+    assert client(guard).get(url(gate, "bundle")).status_code == 404
+    listed = client(guard).get("/api/v1/gate/checkpoints").json()
+    assert [c["id"] for c in listed] == [west.pk]
+
+
+def test_anonymous_gets_401() -> None:
+    assert Client().get("/api/v1/gate/checkpoints").status_code == 401
+
+
+def test_bundle_lets_a_gate_decide_offline(gate: Gate) -> None:
+    services.hold_set(
+        household=gate.personas.tree.households[f"{gate.personas.tree.b1.code}/1单元/102"], reason=HoldReason.SEALED
+    )
+    gate.rules.out_from, gate.rules.out_until = datetime.time(0, 0), datetime.time(23, 59, 59)
+    gate.rules.save()
+    api = client(gate.personas.gate_guard)
+    api.post(
+        url(gate, "scan"),
+        scan_body(gate, device_time=services.quota.local(services.timezone.now()).isoformat()),
+        content_type="application/json",
+    )
+    bundle = api.get(url(gate, "bundle")).json()
+    assert bundle["rules"]["closed"] is True and bundle["rules"]["outings_per_period"] == 1
+    assert bundle["utc_offset_minutes"] == 480
+    keyring = {
+        int(kid): Ed25519PublicKey.from_public_bytes(base64.b64decode(raw)) for kid, raw in bundle["keys"].items()
+    }
+    token = bundle["numbers"][gate.household_pass.number]
+    assert passes.verify(token, keyring).subject == gate.household.pk
+    entry = bundle["households"][str(gate.household.pk)]
+    assert entry["issue_no"] == gate.household_pass.issue_no
+    assert entry["members"] == {str(gate.members[0].pk): services.mask_name(gate.members[0].name)}
+    assert sum(entry["periods"].values()) == 1 and entry["out_since"] is not None
+    sealed = bundle["households"][str(gate.personas.tree.households[f"{gate.personas.tree.b1.code}/1单元/102"].pk)]
+    assert sealed["hold"] == "sealed"
+    # only this compound's households
+    assert len(bundle["households"]) == 9
+    assert bundle["messages"]["quota"] == "外出次数已用完"
+
+
+def test_sync_over_http_is_idempotent(gate: Gate) -> None:
+    api = client(gate.personas.gate_guard)
+    scans = [
+        scan_body(gate, verdict="allowed", reason="ok"),
+        scan_body(gate, verdict="allowed", reason="ok", device_time=at(23, 11).isoformat()),
+    ]
+    first = api.post(url(gate, "sync"), {"scans": scans}, content_type="application/json").json()
+    assert first["stored"] == 2 and first["duplicates"] == 0
+    assert [r["violation"] for r in first["results"]] == [True, True]
+    again = api.post(url(gate, "sync"), {"scans": scans}, content_type="application/json").json()
+    assert again["stored"] == 0 and again["duplicates"] == 2
+    assert {r["status"] for r in again["results"]} == {"duplicate"}
+    assert GateScan.objects.count() == 2
