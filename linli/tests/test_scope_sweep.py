@@ -48,7 +48,23 @@ from openpyxl import Workbook
 from linli.accounts.models import ApiToken, SmsMessage
 from linli.accounts.services import api_token_create, sms_send
 from linli.audit.models import AuditAction, AuditEvent
+from linli.gate import duty as gate_duty
+from linli.gate import quota as gate_quota
 from linli.gate import services as gate_services
+from linli.gate import visitors as gate_visitors
+from linli.gate.models import (
+    Checkpoint,
+    DutyAssignment,
+    ExemptPass,
+    GateAlert,
+    GateRules,
+    Parcel,
+    QuotaViolation,
+    Shift,
+    VehicleEntry,
+    VehiclePass,
+    Visit,
+)
 from linli.lib.testing import Personas, make_id_number, make_phone
 from linli.organisation import services as org_services
 from linli.organisation.models import CoverSlot, GroupMember, ManagingUnit, ResponsibilityChain, WorkingGroup
@@ -256,6 +272,8 @@ def build_c2(personas: Personas, upload_dir: Path) -> C2:
     c2.job = roster_import(path=bad, user=actor, file_name=JOB_FILE)
     assert c2.job.errors and not c2.job.is_running, c2.job.message
     plant_gate(c2)
+    plant_duty(c2)
+    plant_desk(c2)
     c2.markers = (
         *c2.gate.get("markers", ()),
         tree.c2.name,
@@ -302,6 +320,142 @@ def plant_gate(c2: C2) -> None:
     )
     c2.gate.update(checkpoint=checkpoint, household_pass=household_pass)
     c2.gate["markers"] = (GATE_NAME, household_pass.number, household_pass.token[:40])
+
+
+SHIFT_NAME = "团结机密班"
+VOLUNTEER_NAME = "司马值守"
+
+
+def plant_duty(c2: C2) -> None:
+    """C2's roster (a shift with a volunteer on it) and a quota violation: two outings in one window."""
+    actor, checkpoint = c2.personas.outsider, c2.gate["checkpoint"]
+    shift = gate_duty.shift_create(
+        checkpoint=checkpoint,
+        actor=actor,
+        name=SHIFT_NAME,
+        starts=datetime.time(8),
+        ends=datetime.time(12),
+        min_staff=1,
+    )
+    assignment = gate_duty.assignment_add(
+        shift=shift,
+        date=gate_duty.next_date(shift),
+        actor=actor,
+        volunteer_name=VOLUNTEER_NAME,
+        volunteer_phone=make_phone(),
+    )
+    rules = gate_services.quota_rules(gate_services.rules_for(c2.compound))
+    window = gate_quota.period_start(rules, timezone.now()) - datetime.timedelta(days=rules.period_days)
+    gate_services.sync_scans(
+        checkpoint,
+        actor,
+        [
+            gate_services.ScanInput(
+                uuid=uuid.uuid4(),
+                credential=c2.gate["household_pass"].token,
+                direction="out",
+                device_time=datetime.datetime.combine(window, datetime.time(hour), tzinfo=gate_quota.local_zone()),
+                verdict="allowed",
+            )
+            for hour in (9, 10)
+        ],
+    )
+    c2.gate.update(
+        shift=shift,
+        assignment=assignment,
+        alert=GateAlert.objects.filter(compound=c2.compound).get(),
+        violation=QuotaViolation.objects.filter(compound=c2.compound).get(),
+    )
+    c2.gate["markers"] = (*c2.gate.get("markers", ()), SHIFT_NAME, VOLUNTEER_NAME)
+
+
+def rules_form_post() -> dict[str, Any]:
+    return {
+        "risk_level": "high",
+        "mode": "quota",
+        "outings_per_period": "9",
+        "period_days": "1",
+        "max_hours_out": "9",
+        "out_from": "00:00",
+        "out_until": "23:00",
+        "period_anchor": "2020-01-01",
+    }
+
+
+# The gate desk's C2 records (A4–A7): what each refused account must not see or change.
+DESK_EXEMPT_NAME = "东方防疫员"
+DESK_EXEMPT_ORG = "团结机密疾控站"
+DESK_VISITOR = "司马访客"
+DESK_PLATE = "沪C2C2C2"
+DESK_TRACKING = "团结快递机密单号"
+# The pickup code of C2's parcel at the gate: the API control hands it over with this code (the
+# checkpoint's pickup runs first in the schema; the parcel's own pickup is then an idempotent retry).
+DESK_PICKUP_CODE = "246810"
+
+
+def plant_desk(c2: C2) -> None:
+    """C2's gate desk: an exempt pass, an escorted visitor, a resident vehicle and its entry, parcels."""
+    tree, actor = c2.personas.tree, c2.personas.outsider
+    checkpoint = c2.gate["checkpoint"]
+    exempt = gate_visitors.exempt_create(
+        compound=tree.p3,
+        actor=actor,
+        kind="epidemic_worker",
+        name=DESK_EXEMPT_NAME,
+        organisation=DESK_EXEMPT_ORG,
+        proof="团结证明1",
+        valid_until=timezone.localdate() + datetime.timedelta(days=30),
+    )
+    visitor_id = make_id_number("19660606")
+    visit = gate_visitors.visit_register(
+        checkpoint=checkpoint,
+        actor=actor,
+        data=gate_visitors.VisitInput(
+            name=DESK_VISITOR,
+            id_number=visitor_id,
+            temperature="36.5",
+            health_code="green",
+            coming_from="本市",
+            purpose="探望",
+            itinerary_checked=True,
+            host_household_id=c2.household.pk,
+            host_person_id=c2.person.pk,
+        ),
+    )
+    vehicle_pass = gate_visitors.vehicle_pass_create(household=c2.household, actor=actor, plate=DESK_PLATE)
+    gate_visitors.vehicle_entry_record(checkpoint=checkpoint, actor=actor, plate=DESK_PLATE, direction="in")
+    parcel = gate_visitors.parcel_log(
+        checkpoint=checkpoint, actor=actor, household=c2.household, tracking=DESK_TRACKING
+    ).parcel
+    Parcel.objects.filter(pk=parcel.pk).update(pickup_code=DESK_PICKUP_CODE)
+    sealed = registry_services.household_create(unit=c2.unit, room="B910", actor=actor)
+    gate_services.hold_set(household=sealed, reason="sealed", actor=actor)
+    contactless = gate_visitors.parcel_log(checkpoint=checkpoint, actor=actor, household=sealed).parcel
+    assert visit.verdict == "allowed" and contactless.contactless
+    c2.gate.update(exempt=exempt, visit=visit, vehicle_pass=vehicle_pass, parcel=parcel, contactless=contactless)
+    c2.gate["markers"] = (
+        *c2.gate.get("markers", ()),
+        DESK_EXEMPT_NAME,
+        DESK_EXEMPT_ORG,
+        DESK_VISITOR,
+        visitor_id,
+        DESK_PLATE,
+        DESK_TRACKING,
+    )
+
+
+def desk_visit_post() -> dict[str, Any]:
+    return {
+        "action": "save",
+        "name": "篡改访客",
+        "id_number": make_id_number(),
+        "temperature": "36.5",
+        "health_code": "green",
+        "coming_from": "篡改",
+        "itinerary_checked": "on",
+        "purpose": "篡改",
+        "room": ROOM,
+    }
 
 
 # --- reading responses ------------------------------------------------------------------------------
@@ -382,8 +536,19 @@ COUNTED: tuple[type[models.Model], ...] = (
 )
 C2_ROWS: tuple[type[models.Model], ...] = (
     *COUNTED[2:],
+    ExemptPass,
+    Visit,
+    VehiclePass,
+    VehicleEntry,
+    Parcel,
     ImportJob,
     SmsMessage,
+    Checkpoint,
+    GateRules,
+    Shift,
+    DutyAssignment,
+    GateAlert,
+    QuotaViolation,
 )
 
 
@@ -457,7 +622,9 @@ def c2_checkpoint(c2: C2) -> int:
     from linli.gate.models import Checkpoint
 
     found = Checkpoint.objects.filter(compound=c2.compound).first()
-    return (found or gate_services.checkpoint_create(compound=c2.compound, name="团结北门", actor=c2.personas.outsider)).pk
+    return (
+        found or gate_services.checkpoint_create(compound=c2.compound, name="团结北门", actor=c2.personas.outsider)
+    ).pk
 
 
 def gate_index_cases(c2: C2) -> list[Case]:
@@ -555,7 +722,112 @@ PAGES: dict[str, Callable[[C2], list[Case]]] = {
     "rosters:job_bad_rows": lambda c2: [Case({"pk": c2.job.pk})],
     "audit:index": list_case("shows"),
     "gate:index": gate_index_cases,
+    "gate:exempt_list": list_case("shows"),
+    "gate:exempt_create": lambda c2: [
+        Case(
+            {"pk": c2.compound.pk},
+            posts=(
+                {"kind": "worker", "name": "篡改", "organisation": "篡改", "proof": "1", "valid_until": "2099-01-01"},
+            ),
+        )
+    ],
+    "gate:exempt_detail": lambda c2: [Case({"pk": c2.gate["exempt"].pk})],
+    "gate:exempt_card": lambda c2: [Case({"pk": c2.gate["exempt"].pk})],
+    "gate:exempt_revoke": lambda c2: [Case({"pk": c2.gate["exempt"].pk}, control="post")],  # POST only
+    "gate:visits": lambda c2: [Case({"pk": c2.gate["checkpoint"].pk})],
+    "gate:visit_create": lambda c2: [
+        Case({"pk": c2.gate["checkpoint"].pk}, posts=({**desk_visit_post(), "host_person": c2.person.pk},))
+    ],
+    "gate:visit_hosts": lambda c2: [Case({"pk": c2.gate["checkpoint"].pk}, query={"room": ROOM})],
+    "gate:visit_checkout": lambda c2: [Case({"pk": c2.gate["visit"].pk}, control="post")],  # POST only
+    "gate:visit_reveal": lambda c2: [Case({"pk": c2.gate["visit"].pk}, control="post")],  # POST only
+    "gate:vehicles": lambda c2: [
+        Case({"pk": c2.gate["checkpoint"].pk}, posts=({"plate": DESK_PLATE, "direction": "out"},))
+    ],
+    "gate:vehicle_passes": lambda c2: [
+        Case(targets_c2=False, control="shows"),
+        Case(query={"compound": c2.compound.pk, "room": ROOM}, targets_c2=False, control="shows"),
+    ],
+    "gate:vehicle_pass_create": lambda c2: [Case({"pk": c2.household.pk}, posts=({"plate": "沪C3C3C3"},))],
+    "gate:vehicle_pass_revoke": lambda c2: [Case({"pk": c2.gate["vehicle_pass"].pk}, control="post")],  # POST only
+    "gate:parcels": lambda c2: [Case({"pk": c2.gate["checkpoint"].pk}, posts=({"code": DESK_PICKUP_CODE},))],
+    "gate:parcel_create": lambda c2: [
+        Case(
+            {"pk": c2.gate["checkpoint"].pk},
+            posts=({"action": "save", "room": ROOM, "household": c2.household.pk, "carrier": "篡改"},),
+        )
+    ],
+    "gate:parcel_delivered": lambda c2: [Case({"pk": c2.gate["contactless"].pk}, control="post")],  # POST only
     "gate:checkpoint": lambda c2: [Case({"pk": c2_checkpoint(c2)})],
+    "gate:rules_index": list_case("shows"),
+    "gate:rules": lambda c2: [Case({"pk": c2.compound.pk}, posts=(rules_form_post(),))],
+    "gate:checkpoint_admin": lambda c2: [
+        Case(
+            {"pk": c2.compound.pk},
+            posts=(
+                {"action": "create", "new-name": "篡改卡口"},
+                {"action": "rename", "checkpoint": c2.gate["checkpoint"].pk, "name": "篡改"},
+                {"action": "deactivate", "checkpoint": c2.gate["checkpoint"].pk},
+            ),
+        )
+    ],
+    "gate:duty": lambda c2: [
+        Case(
+            {"pk": c2.gate["checkpoint"].pk},
+            posts=(
+                {
+                    "action": "assign",
+                    "assign-shift": c2.gate["shift"].pk,
+                    "assign-date": c2.gate["assignment"].date.isoformat(),
+                    "assign-volunteer_name": "篡改",
+                    "assign-volunteer_phone": make_phone(),
+                },
+                {"action": "unassign", "assignment": c2.gate["assignment"].pk},
+                {
+                    "action": "shift_add",
+                    "shift-name": "篡改",
+                    "shift-starts": "01:00",
+                    "shift-ends": "02:00",
+                    "shift-min_staff": "1",
+                },
+                {"action": "shift_delete", "shift": c2.gate["shift"].pk},
+            ),
+        )
+    ],
+    "gate:duty_mine": list_case("get"),  # one's own shifts only; the outsider has none planted
+    # POST only; a volunteer's shift: C2's worker is told it is not theirs (a redirect with the reason).
+    "gate:duty_sign": lambda c2: [Case({"pk": c2.gate["assignment"].pk}, posts=({"action": "in"},), control="post")],
+    "gate:live_index": list_case("shows"),
+    "gate:live": lambda c2: [Case({"pk": c2.compound.pk})],
+    "gate:live_panel": lambda c2: [Case({"pk": c2.compound.pk})],
+    "gate:alert_ack": lambda c2: [Case({"pk": c2.gate["alert"].pk}, control="post")],  # POST only
+    "gate:violation_ack": lambda c2: [Case({"pk": c2.gate["violation"].pk}, control="post")],  # POST only
+    "gate:board": lambda c2: [Case({"pk": c2.compound.pk})],
+    "gate:board_pdf": lambda c2: [Case({"pk": c2.compound.pk})],
+    "gate:passes": list_case("shows"),  # the outsider's compounds: 团结新村
+    "gate:household_pass": lambda c2: [
+        Case(
+            {"pk": household.pk},
+            posts=(
+                {"action": "issue", "members": [c2.person.pk]},
+                {"action": "revoke", "reason": "篡改"},
+                {"action": "hold_set", "reason": "sealed", "note": "篡改"},
+                {"action": "hold_release", "reason": ""},
+            ),
+        )
+        for household in (c2.household, c2.plain_household)
+    ],
+    "gate:compound_passes": lambda c2: [
+        Case({"pk": c2.compound.pk}, posts=({"action": "issue_missing"},)),
+        Case({"pk": c2.compound.pk}, query={"building": c2.household.building_id, "show": "valid"}),
+    ],
+    "gate:cards_pdf": lambda c2: [
+        Case({"pk": c2.compound.pk}),
+        Case({"pk": c2.compound.pk}, query={"household": c2.household.pk}),
+    ],
+    "gate:tickets": lambda c2: [Case({"pk": c2.compound.pk}, posts=({"action": "issue"},))],
+    "gate:tickets_pdf": lambda c2: [Case({"pk": c2.compound.pk})],
+    "gate:my_pass": list_case(),  # a resident's own household only; staff are refused
 }
 
 
@@ -733,12 +1005,21 @@ API_PARAMS: dict[str, Callable[[C2], list[Any]]] = {
     "compound_id": lambda c2: [c2.compound.pk],
     "job_id": lambda c2: [c2.job.pk],
     "checkpoint_id": lambda c2: [c2.gate["checkpoint"].pk],
+    "exempt_id": lambda c2: [c2.gate["exempt"].pk],
+    "visit_id": lambda c2: [c2.gate["visit"].pk],
+    "vehicle_pass_id": lambda c2: [c2.gate["vehicle_pass"].pk],
+    "parcel_id": lambda c2: [c2.gate["parcel"].pk, c2.gate["contactless"].pk],
+    "shift_id": lambda c2: [c2.gate["shift"].pk],
+    "assignment_id": lambda c2: [c2.gate["assignment"].pk],
+    "alert_id": lambda c2: [c2.gate["alert"].pk],
+    "violation_id": lambda c2: [c2.gate["violation"].pk],
 }
 
 # JSON body property -> a plausible value, so that a write is stopped by scope, not by validation.
 # Properties not here take their schema default (omitted when the default is null).
 BODY_VALUES: dict[str, Callable[[], Any]] = {
-    "name": lambda: "篡改姓名",
+    # unique: the control creates a checkpoint and renames another of the same compound
+    "name": lambda: f"篡改姓名{make_phone()[-4:]}",
     "phone": make_phone,
     "id_number": make_id_number,
     "note": lambda: "篡改",
@@ -754,13 +1035,28 @@ BODY_VALUES: dict[str, Callable[[], Any]] = {
     "direction": lambda: "out",
     "device_time": lambda: timezone.now().isoformat(),
     "scans": lambda: [],
+    "temperature": lambda: "36.6",
+    "coming_from": lambda: "篡改地",
+    "purpose": lambda: "篡改事由",
+    "organisation": lambda: "篡改单位",
+    "proof": lambda: "篡改证明",
+    "valid_until": lambda: (timezone.localdate() + datetime.timedelta(days=30)).isoformat(),
+    "plate": lambda: f"沪D{make_phone()[-5:]}",  # unique: the control registers one per household
+    "code": lambda: DESK_PICKUP_CODE,
+    "starts": lambda: "08:00",
+    "ends": lambda: "12:00",
+    "min_staff": lambda: 2,
+    "reason": lambda: "other",  # a hold's reason (also a revocation's and a release's)
 }
 
 # Operations whose body the sweep cannot build: a 422 is accepted from them ("METHOD /path": why).
 UNBUILDABLE_BODIES: dict[str, str] = {}
 
 # Targeted operations that C2's own worker may not use either, for its role ("METHOD /path": why).
-ROLE_LIMITED_API: dict[str, str] = {}
+ROLE_LIMITED_API: dict[str, str] = {
+    "POST /api/v1/gate/assignments/{assignment_id}/sign-in": "only the person on the shift, near its time",
+    "POST /api/v1/gate/assignments/{assignment_id}/sign-out": "only the person on the shift, after signing in",
+}
 
 
 @dataclass(frozen=True)
@@ -830,6 +1126,12 @@ API_LISTS: dict[str, Callable[[C2], list[ApiCase]]] = {
     ],
     "GET /api/v1/audit/events": lambda c2: [ApiCase(id_kind="event")],
     "GET /api/v1/gate/checkpoints": lambda c2: [ApiCase()],
+    "GET /api/v1/gate/exempt-passes": lambda c2: [ApiCase()],
+    "GET /api/v1/gate/vehicle-passes": lambda c2: [ApiCase()],
+    "GET /api/v1/gate/parcels": lambda c2: [ApiCase()],
+    "GET /api/v1/gate/live": lambda c2: [ApiCase()],
+    "GET /api/v1/gate/duty/mine": lambda c2: [ApiCase(control="get")],  # one's own shifts; none planted
+    "GET /api/v1/gate/my-pass": lambda c2: [ApiCase(control="")],  # a resident's own household; staff 403
 }
 
 
