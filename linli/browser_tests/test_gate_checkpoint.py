@@ -1,0 +1,400 @@
+"""A gate guard on a phone: scan passes, see the verdict; lose the network, keep scanning, catch up (A3).
+
+The page is driven as a guard drives it: a photo of the QR (decoded in the browser by the vendored
+jsQR), the QR's text as a hand scanner types it, or the 10-digit pass number. Going offline is the
+browser context's own switch, so the page sees what a phone at a gate sees (navigator.onLine, failing
+requests); the database of the live server shows what reached it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import segno
+from django.utils import timezone
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from linli.browser_tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, save_screenshot
+from linli.gate import passes, services
+from linli.gate.choices import HoldReason, Reason, RiskLevel, Verdict
+from linli.gate.models import Checkpoint, GateRules, GateScan, HouseholdPass, QuotaViolation
+from linli.lib.testing import Personas, build_personas
+from linli.registry.models import Person
+
+pytestmark = pytest.mark.browser
+
+# The phone's camera: Chromium's fake capture device plays this video, a still of the pass's QR that the
+# camera test writes before it taps 扫码 (Chromium opens the file when the page asks for the camera).
+CAMERA_VIDEO = ARTIFACTS / "gate-camera.y4m"
+
+
+def write_camera_video(path: Path, image: Image.Image | None = None) -> None:
+    """A one-frame YUV4MPEG2 video (640×480, grey) showing ``image`` centred on white."""
+    frame = Image.new("L", (640, 480), 255)
+    if image is not None:
+        still = image.convert("L")
+        still.thumbnail((440, 440))
+        frame.paste(still, ((640 - still.width) // 2, (480 - still.height) // 2))
+    chroma = bytes([128]) * (320 * 240)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\nFRAME\n" + frame.tobytes() + chroma + chroma)
+
+
+@pytest.fixture(scope="module")
+def browser(_async_unsafe_allowed: None) -> Iterator[Browser]:
+    """The harness's browser, with a fake camera (the conftest's ``page`` uses this one in this module)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing")
+    write_camera_video(CAMERA_VIDEO)
+    camera = [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={CAMERA_VIDEO}",
+    ]
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *camera]
+        )
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Gate:
+    personas: Personas
+    checkpoint: Checkpoint
+    rules: GateRules
+    passes: dict[str, HouseholdPass]
+
+
+def open_gate() -> Gate:
+    """东门 of 阳光小区 in closed management, allowed hours around now; passes for four households."""
+    personas = build_personas()
+    tree = personas.tree
+    checkpoint = services.checkpoint_create(compound=tree.p1, name="东门")
+    rules = services.rules_for(tree.p1)
+    rules.risk_level = RiskLevel.MEDIUM
+    now = timezone.localtime()
+    rules.out_from = (now - datetime.timedelta(hours=3)).time().replace(second=0, microsecond=0)
+    rules.out_until = (now + datetime.timedelta(hours=3)).time().replace(second=0, microsecond=0)
+    rules.save()
+    issued = {}
+    for room in ("101", "102", "201"):
+        household = tree.households[f"{tree.b1.code}/1单元/{room}"]
+        householder = Person.objects.get(household=household, relation="householder")
+        issued[room] = services.pass_issue(household=household, members=[householder])
+    services.hold_set(household=issued["102"].household, reason=HoldReason.SEALED, source="health")
+    personas.gate_guard.checkpoint = checkpoint
+    personas.gate_guard.save()
+    return Gate(personas, checkpoint, rules, issued)
+
+
+def qr_png(token: str, tmp_path: Path) -> Path:
+    path = tmp_path / "pass.png"
+    segno.make(token, error="m").save(str(path), scale=8, border=4)
+    return path
+
+
+class Guard:
+    """What a guard does on the checkpoint page."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def open(self) -> None:
+        self.page.goto("/gate/")
+        expect(self.page.locator("#gate")).to_have_attribute("data-ready", "yes")
+
+    def prepare(self, direction: str, temperature: str) -> None:
+        self.page.locator(".seg-direction label", has_text=direction).click()
+        self.page.get_by_label("体温（℃）").fill(temperature)
+
+    def type_credential(self, text: str) -> None:
+        self.page.get_by_label("通行证号（扫不出二维码时手动输入）").fill(text)
+        self.page.get_by_role("button", name="核验", exact=True).click()
+
+    def photo(self, path: Path) -> None:
+        self.page.locator("#photo").set_input_files(str(path))
+
+    def verdict(self) -> str:
+        verdict = self.page.locator("#verdict")
+        expect(verdict).to_be_visible()
+        return verdict.get_attribute("data-verdict") or ""
+
+    def next(self) -> None:
+        self.page.get_by_role("button", name="继续扫码").click()
+        expect(self.page.locator("#verdict")).to_be_hidden()
+
+    def expect_queue(self, count: int) -> None:
+        expect(self.page.locator("#queue")).to_have_attribute("data-count", str(count))
+        expect(self.page.locator("#queue")).to_have_text(f"待同步 {count} 条" if count else "已全部同步")
+
+
+def fits_phone_width(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def test_guard_scans_online_then_offline_and_the_queue_drains(
+    page: Page, login_as: Callable[[str], None], tmp_path: Path
+) -> None:
+    # given: the guard of 东门 logs in on a phone and opens the gate
+    gate = open_gate()
+    guard = Guard(page)
+    login_as(gate.personas.gate_guard.username)
+    guard.open()
+    expect(page).to_have_url(re.compile(rf"/gate/checkpoints/{gate.checkpoint.pk}/$"))
+    expect(page.locator("#net")).to_have_text("在线")
+    guard.expect_queue(0)
+    assert fits_phone_width(page)
+
+    # when: a resident shows the QR of household 101 and the guard takes a photo of it
+    guard.prepare("外出", "36.5")
+    guard.photo(qr_png(gate.passes["101"].token, tmp_path))
+
+    # then: green, decided by the server, with the room and the designated member (masked)
+    assert guard.verdict() == "allowed"
+    expect(page.locator("#verdict-word")).to_have_text("可以外出")
+    expect(page.locator("#verdict-reason")).to_contain_text("前返回")
+    expect(page.locator("#verdict-room")).to_have_text("1号楼1单元101")
+    expect(page.locator("#verdict-members")).to_have_text("户***1")
+    expect(page.locator("#verdict-source")).to_have_text("服务器判定")
+    save_screenshot(page, "gate_checkpoint_allowed")
+    scan = GateScan.objects.get()
+    assert (scan.verdict, scan.offline, scan.temperature, scan.mask, scan.health_code) == (
+        Verdict.ALLOWED,
+        False,
+        Decimal("36.5"),
+        True,
+        "green",
+    )
+    assert scan.guard == gate.personas.gate_guard and scan.household == gate.passes["101"].household
+    guard.next()
+
+    # when: someone of the sealed household 102 shows their pass (the QR text, as a hand scanner types it)
+    guard.prepare("外出", "36.6")
+    guard.type_credential(gate.passes["102"].token)
+
+    # then: red, with the reason in Chinese
+    assert guard.verdict() == "refused"
+    expect(page.locator("#verdict-word")).to_have_text("不予通行")
+    expect(page.locator("#verdict-reason")).to_have_text("本户处于封控中")
+    save_screenshot(page, "gate_checkpoint_sealed")
+    assert GateScan.objects.filter(reason=Reason.SEALED).count() == 1
+    guard.next()
+
+    # when: the network drops, and the guard scans twice: household 201 by its typed pass number, and
+    # household 101 coming back
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("离线")
+    guard.prepare("外出", "36.4")
+    guard.type_credential(gate.passes["201"].number)
+
+    # then: verdicts shown from the cached bundle, and the queue counts them
+    assert guard.verdict() == "allowed"
+    expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
+    expect(page.locator("#verdict-room")).to_have_text("1号楼1单元201")
+    guard.next()
+    guard.expect_queue(1)
+    guard.prepare("返回", "36.7")
+    guard.type_credential(gate.passes["101"].token)
+    assert guard.verdict() == "allowed"
+    expect(page.locator("#verdict-word")).to_have_text("欢迎回家")
+    guard.next()
+    guard.expect_queue(2)
+    save_screenshot(page, "gate_checkpoint_offline_queue")
+    assert GateScan.objects.count() == 2  # nothing reached the server
+
+    # when: the network comes back
+    page.context.set_offline(False)
+
+    # then: the queue drains, and the server has both scans as the gate decided them
+    guard.expect_queue(0)
+    expect(page.locator("#net")).to_have_text("在线")
+    offline = list(GateScan.objects.filter(offline=True).order_by("device_time"))
+    assert [(s.household_id, s.direction, s.verdict) for s in offline] == [
+        (gate.passes["201"].household_id, "out", Verdict.ALLOWED),
+        (gate.passes["101"].household_id, "in", Verdict.ALLOWED),
+    ]
+    assert all(s.guard == gate.personas.gate_guard and s.checkpoint == gate.checkpoint for s in offline)
+    assert str(offline[0].temperature) == "36.4"
+    assert GateScan.objects.count() == 4
+
+
+def test_second_outing_offline_is_refused_by_the_quota_on_the_phone(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: household 101 went out once today, online; then the network drops
+    gate = open_gate()
+    guard = Guard(page)
+    login_as(gate.personas.gate_guard.username)
+    guard.open()
+    guard.prepare("外出", "36.5")
+    guard.type_credential(gate.passes["101"].token)
+    assert guard.verdict() == "allowed"
+    guard.next()
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("离线")
+
+    # when: the same household comes to go out again, offline
+    guard.prepare("外出", "36.5")
+    guard.type_credential(gate.passes["101"].number)
+
+    # then: refused on the phone, with the next allowed time of the fixed two-day window
+    next_out = services.quota.next_period(services.quota_rules(gate.rules), timezone.now())
+    assert guard.verdict() == "refused"
+    expect(page.locator("#verdict-reason")).to_have_text(f"本户两天内已外出一次，下次可外出时间 {next_out:%m-%d %H:%M}")
+    expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
+    guard.next()
+
+    # and a household that has not been out goes once, but not twice, while offline
+    guard.prepare("外出", "36.5")
+    guard.type_credential(gate.passes["201"].token)
+    assert guard.verdict() == "allowed"
+    guard.next()
+    guard.prepare("外出", "36.5")
+    guard.type_credential(gate.passes["201"].token)
+    assert guard.verdict() == "refused"
+    expect(page.locator("#verdict-reason")).to_contain_text("本户两天内已外出一次")
+    guard.next()
+
+    # and a fever is refused too, offline
+    guard.prepare("返回", "37.3")
+    guard.type_credential(gate.passes["201"].token)
+    assert guard.verdict() == "refused"
+    expect(page.locator("#verdict-reason")).to_have_text("体温 37.3℃，禁止通行，联网后通知社区")
+    guard.next()
+    guard.expect_queue(4)
+
+    # when: back online, the server gets the four scans as shown: no outing over the quota was let through
+    page.context.set_offline(False)
+    guard.expect_queue(0)
+    offline = GateScan.objects.filter(offline=True)
+    assert sorted(offline.values_list("reason", flat=True)) == sorted(
+        [Reason.QUOTA, Reason.OK, Reason.QUOTA, Reason.FEVER]
+    )
+    assert not QuotaViolation.objects.exists()
+    assert GateScan.objects.filter(verdict=Verdict.ALLOWED, direction="out").count() == 2
+
+
+# A phone whose browser has no Ed25519 in WebCrypto (before Chromium 137): the page falls back to
+# the vendored @noble/ed25519.
+NO_WEBCRYPTO_ED25519 = """
+(() => {
+  const original = crypto.subtle.importKey.bind(crypto.subtle);
+  window.__ed25519Refused = 0;
+  crypto.subtle.importKey = (format, key, algorithm, ...rest) => {
+    const name = typeof algorithm === "string" ? algorithm : algorithm && algorithm.name;
+    if (name === "Ed25519") {
+      window.__ed25519Refused += 1;
+      return Promise.reject(new DOMException("Unrecognized name", "NotSupportedError"));
+    }
+    return original(format, key, algorithm, ...rest);
+  };
+})();
+"""
+
+
+def forge(token: str) -> str:
+    """The same pass with one bit of its signature flipped (still well-formed, so only the signature fails)."""
+    encoded = token[len(passes.PREFIX) :]
+    raw = bytearray(base64.b32decode(encoded + "=" * (-len(encoded) % 8)))
+    raw[-10] ^= 0x01
+    return passes.PREFIX + base64.b32encode(bytes(raw)).decode("ascii").rstrip("=")
+
+
+@pytest.mark.parametrize("engine", ["webcrypto", "noble"])
+def test_offline_verification_accepts_genuine_passes_and_refuses_forged_ones(
+    page: Page, login_as: Callable[[str], None], engine: str
+) -> None:
+    # given: a guard's phone with or without WebCrypto Ed25519, offline after loading the bundle
+    if engine == "noble":
+        page.add_init_script(NO_WEBCRYPTO_ED25519)
+    gate = open_gate()
+    guard = Guard(page)
+    login_as(gate.personas.gate_guard.username)
+    guard.open()
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("离线")
+
+    # when / then: a genuine pass is green, a tampered one red
+    guard.prepare("外出", "36.5")
+    guard.type_credential(gate.passes["201"].token)
+    assert guard.verdict() == "allowed"
+    guard.next()
+    guard.prepare("外出", "36.5")
+    guard.type_credential(forge(gate.passes["101"].token))
+    assert guard.verdict() == "refused"
+    expect(page.locator("#verdict-reason")).to_have_text("通行证无效或伪造")
+    guard.next()
+    if engine == "noble":
+        assert page.evaluate("window.__ed25519Refused") >= 1  # WebCrypto was asked, and refused
+    # and a typed number with a wrong check digit is caught on the phone before anything is recorded
+    number = gate.passes["201"].number
+    guard.prepare("外出", "36.5")
+    guard.type_credential(number[:-1] + str((int(number[-1]) + 1) % 10))
+    expect(page.locator("#form-error")).to_have_text("通行证号校验位不对，请核对后重新输入")
+    guard.expect_queue(2)
+
+
+def test_reload_without_network_opens_the_kept_page_and_keeps_scanning(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: the page was opened once online, and its service worker has taken over
+    gate = open_gate()
+    guard = Guard(page)
+    login_as(gate.personas.gate_guard.username)
+    guard.open()
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+
+    # when: the network drops and the guard reloads the page (or the phone restarted the browser)
+    page.context.set_offline(True)
+    page.reload()
+
+    # then: the page opens from the phone, with its bundle, and a scan is decided and queued
+    expect(page.locator("#gate")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#net")).to_have_text("离线")
+    expect(page.locator("#bundle-age")).to_contain_text("离线名单更新于")
+    guard.prepare("外出", "36.5")
+    guard.type_credential(gate.passes["201"].number)
+    assert guard.verdict() == "allowed"
+    guard.next()
+    guard.expect_queue(1)
+
+    # and when the network returns, the scan reaches the server
+    page.context.set_offline(False)
+    guard.expect_queue(0)
+    assert GateScan.objects.filter(offline=True, household=gate.passes["201"].household).count() == 1
+
+
+def test_camera_scan_reads_the_qr_and_shows_the_verdict(page: Page, login_as: Callable[[str], None]) -> None:
+    # given: the phone's camera sees the QR on the resident's phone
+    gate = open_gate()
+    qr = segno.make(gate.passes["101"].token, error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=6, border=4)
+    write_camera_video(CAMERA_VIDEO, Image.open(io.BytesIO(buffer.getvalue())))
+    guard = Guard(page)
+    login_as(gate.personas.gate_guard.username)
+    guard.open()
+
+    # when: the guard taps 扫码 before taking the temperature, then after
+    page.get_by_role("button", name="扫码", exact=True).click()
+    expect(page.locator("#form-error")).to_have_text("请先测量并填写体温")
+    guard.prepare("外出", "36.5")
+    page.get_by_role("button", name="扫码", exact=True).click()
+
+    # then: the frame is decoded in the browser and the server's verdict is shown; the camera is off
+    assert guard.verdict() == "allowed"
+    expect(page.locator("#verdict-room")).to_have_text("1号楼1单元101")
+    expect(page.locator("#camera")).to_be_hidden()
+    assert page.evaluate("document.getElementById('camera-video').srcObject === null")  # the camera is released
+    assert GateScan.objects.get().household == gate.passes["101"].household

@@ -1,0 +1,547 @@
+// The checkpoint page (SPEC A3): scan a pass, show the verdict; online the server decides, offline
+// the page decides from its cached bundle and queues the scan in IndexedDB until the server has it.
+//
+// Every scan is written to the journal (pending) before the server is asked, so closing the page or
+// losing the network mid-request loses nothing: the sync sends it again under the same uuid and the
+// server stores it once.
+
+import { Verifier, isPassText, numberStatus } from "./passes.js";
+import { decide, fill, localParts, periodStart, present } from "./rules.js";
+import * as store from "./store.js";
+
+const config = JSON.parse(document.getElementById("gate-config").textContent);
+const S = config.strings;
+const TEXT = { strings: S, reasons: config.reasons, holds: config.holds };
+const CHECKPOINT = config.checkpoint.id;
+const SCAN_TIMEOUT_MS = 6000;
+const SYNC_TIMEOUT_MS = 30000;
+const SYNC_BATCH = 200;
+const RETRY_MS = 15000;
+const BUNDLE_EVERY_MS = 5 * 60000;
+
+const $ = (id) => document.getElementById(id);
+const gate = $("gate");
+
+let bundleRecord = null; // {bundle, fetchedAt}
+let verifier = null;
+let reachable = true; // the last request reached the server
+let authLost = false;
+let syncing = false;
+let seq = Date.now();
+let lastBundleAt = 0;
+
+// --- network ------------------------------------------------------------------------------------
+
+class NetworkError extends Error {}
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : gate.dataset.csrf;
+}
+
+function isOnline() {
+  return navigator.onLine && reachable;
+}
+
+async function call(method, url, body, timeoutMs) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: controller.signal,
+      cache: "no-store",
+    });
+  } catch (err) {
+    reachable = false;
+    render();
+    throw new NetworkError(String(err));
+  } finally {
+    clearTimeout(timer);
+  }
+  reachable = true;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (err) {
+    data = null;
+  }
+  if (response.status === 401 || response.status === 403) {
+    authLost = true;
+  } else if (response.ok) {
+    authLost = false;
+  }
+  render();
+  return { status: response.status, data };
+}
+
+function detailOf(data) {
+  if (!data) return "";
+  if (typeof data.detail === "string") return data.detail;
+  if (Array.isArray(data.detail)) return data.detail.map((item) => item.msg || "").join("；");
+  return "";
+}
+
+// --- the bundle ---------------------------------------------------------------------------------
+
+function useBundle(record) {
+  bundleRecord = record;
+  verifier = record ? new Verifier(record.bundle.keys) : null;
+  render();
+}
+
+async function refreshBundle() {
+  if (!navigator.onLine) return;
+  const started = Date.now();
+  let result;
+  try {
+    result = await call("GET", config.urls.bundle, undefined, SYNC_TIMEOUT_MS);
+  } catch (err) {
+    return;
+  }
+  if (result.status !== 200 || !result.data) return;
+  lastBundleAt = started;
+  await store.putBundle(CHECKPOINT, result.data, started);
+  // Acknowledged scans from before this request are in the bundle's counts now.
+  const journal = await store.scansOf(CHECKPOINT);
+  await store.deleteScans(journal.filter((e) => e.status === "done" && e.doneAt < started).map((e) => e.uuid));
+  useBundle({ checkpoint: CHECKPOINT, bundle: result.data, fetchedAt: started });
+}
+
+// --- the household's state: the bundle plus the scans it does not include yet --------------------
+
+function inBundle(entry) {
+  return entry.status === "done" && bundleRecord && entry.doneAt < bundleRecord.fetchedAt;
+}
+
+function householdState(journal, householdId, period, ticketPeriod) {
+  const cached = (bundleRecord.bundle.households || {})[String(householdId)] || {};
+  let used = (cached.periods || {})[period] || 0;
+  let ticketUsed = false;
+  for (const entry of journal) {
+    if (entry.householdId !== householdId || inBundle(entry) || entry.status === "rejected") continue;
+    if (entry.direction === "out" && entry.verdict === "allowed") {
+      if (entry.period === period) used += 1;
+      if (ticketPeriod && entry.ticketPeriod === ticketPeriod) ticketUsed = true;
+    }
+  }
+  return { used, hold: cached.hold || null, ticketUsed };
+}
+
+function householdView(householdId, memberIds) {
+  if (!bundleRecord || householdId === null || householdId === undefined) return null;
+  const cached = (bundleRecord.bundle.households || {})[String(householdId)];
+  if (!cached) return null;
+  const names = cached.members || {};
+  const ids = memberIds && memberIds.length ? memberIds.map(String) : Object.keys(names);
+  return { room: cached.room, members: ids.filter((id) => id in names).map((id) => names[id]) };
+}
+
+// --- the form -----------------------------------------------------------------------------------
+
+function formValue(name) {
+  const checked = document.querySelector(`input[name="${name}"]:checked`);
+  return checked ? checked.value : "";
+}
+
+function showError(message) {
+  $("form-error").textContent = message || "";
+}
+
+/** The temperature as "36.5", or null after showing why it is not usable. */
+function readTemperature() {
+  const raw = $("temperature").value.trim();
+  if (!raw) {
+    showError(S.need_temperature);
+    $("temperature").focus();
+    return null;
+  }
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 34 || value > 43 || !/^\d{2}(\.\d)?$/.test(raw)) {
+    showError(S.bad_temperature);
+    $("temperature").focus();
+    return null;
+  }
+  return value.toFixed(1);
+}
+
+function resetForm() {
+  $("temperature").value = "";
+  $("credential").value = "";
+  document.querySelector('input[name="mask"][value="yes"]').checked = true;
+  const firstCode = document.querySelector('input[name="health_code"]');
+  if (firstCode) firstCode.checked = true;
+}
+
+// --- one scan -----------------------------------------------------------------------------------
+
+function wire(entry) {
+  return {
+    uuid: entry.uuid,
+    credential: entry.credential,
+    direction: entry.direction,
+    device_time: entry.device_time,
+    temperature: entry.temperature,
+    mask: entry.mask,
+    health_code: entry.health_code,
+    person_id: entry.person_id,
+    verdict: entry.verdict,
+    reason: entry.reason,
+  };
+}
+
+async function localDecision(entry, ms) {
+  const bundle = bundleRecord.bundle;
+  const presented = await present(bundle, verifier, entry.credential);
+  const period = periodStart(bundle.rules || {}, ms, bundle.utc_offset_minutes || 0);
+  const journal = await store.scansOf(CHECKPOINT);
+  const hid = presented.householdId ?? null;
+  const state = hid === null ? { used: 0, hold: null, ticketUsed: false } : householdState(journal, hid, period, presented.ticketPeriod);
+  const decision = decide(
+    bundle,
+    presented,
+    { direction: entry.direction, ms, temperature: entry.temperature, healthCode: entry.health_code, personId: entry.person_id },
+    state,
+    TEXT,
+  );
+  return { presented, period, decision, householdId: presented.refusal === "wrong_compound" ? null : hid };
+}
+
+/** Decide one presented credential (QR text or pass number) and show the verdict. */
+async function process(credential) {
+  showError("");
+  const text = (credential || "").trim();
+  if (!text) {
+    showError(S.need_credential);
+    return;
+  }
+  if (!isPassText(text)) {
+    const { status } = numberStatus(text);
+    if (status === "bad_check") return showError(S.bad_number);
+    if (status !== "number") return showError(S.need_credential);
+  }
+  const temperature = readTemperature();
+  if (temperature === null) return;
+  const ms = Date.now();
+  const entry = {
+    uuid: crypto.randomUUID(),
+    checkpoint: CHECKPOINT,
+    seq: seq++,
+    credential: isPassText(text) ? text.toUpperCase() : numberStatus(text).digits,
+    direction: formValue("direction"),
+    device_time: new Date(ms).toISOString(),
+    temperature,
+    mask: formValue("mask") === "yes",
+    health_code: formValue("health_code"),
+    person_id: null,
+    status: "pending",
+    doneAt: null,
+  };
+  let local = null;
+  if (bundleRecord) {
+    local = await localDecision(entry, ms);
+    Object.assign(entry, {
+      verdict: local.decision.verdict,
+      reason: local.decision.reason,
+      message: local.decision.message,
+      householdId: local.householdId,
+      period: local.period,
+      ticketPeriod: local.presented.ticketPeriod || null,
+    });
+    await store.putScan(entry); // written ahead: the sync sends it if the answer never comes
+  }
+  if (isOnline()) {
+    let result = null;
+    try {
+      result = await call("POST", config.urls.scan, wire(entry), SCAN_TIMEOUT_MS);
+    } catch (err) {
+      result = null;
+    }
+    if (result && result.status === 200 && result.data) {
+      const data = result.data;
+      const household = data.household || null;
+      Object.assign(entry, {
+        verdict: data.verdict,
+        reason: data.reason,
+        message: data.message,
+        householdId: household ? household.id : null,
+        status: "done",
+        doneAt: Date.now(),
+      });
+      if (bundleRecord) await store.putScan(entry);
+      showVerdict(entry, household, false);
+      resetForm();
+      updateQueue();
+      sync();
+      return;
+    }
+    if (result && [400, 404, 422].includes(result.status)) {
+      // The server refused the input itself: nothing was recorded, nothing to sync.
+      if (bundleRecord) await store.deleteScans([entry.uuid]);
+      showError(fill(S.server_error, { detail: detailOf(result.data) || result.status }));
+      return;
+    }
+  }
+  if (!local) {
+    showError(S.no_bundle);
+    return;
+  }
+  showVerdict(entry, householdView(local.householdId, local.presented.members), true);
+  resetForm();
+  updateQueue();
+}
+
+function showVerdict(entry, household, isLocal) {
+  const section = $("verdict");
+  section.dataset.verdict = entry.verdict;
+  section.dataset.reason = entry.reason;
+  section.dataset.source = isLocal ? "local" : "server";
+  $("verdict-word").textContent =
+    entry.verdict === "allowed" ? (entry.direction === "in" ? S.allowed_in : S.allowed_out) : S.refused;
+  $("verdict-reason").textContent = entry.message || config.reasons[entry.reason] || "";
+  if (household) {
+    $("verdict-room").textContent = household.room || "";
+    $("verdict-members").textContent = (household.members || []).join("、");
+    $("verdict-household").hidden = false;
+  } else {
+    $("verdict-household").hidden = true;
+  }
+  $("verdict-source").textContent = isLocal ? S.local_verdict : S.server_verdict;
+  section.hidden = false;
+  $("verdict-close").focus();
+}
+
+// --- sync ---------------------------------------------------------------------------------------
+
+async function sendBatch(batch) {
+  const result = await call("POST", config.urls.sync, { scans: batch.map(wire) }, SYNC_TIMEOUT_MS);
+  if (result.status === 200 && result.data) {
+    const acknowledged = new Set(
+      (result.data.results || [])
+        .filter((item) => item.status === "stored" || item.status === "duplicate")
+        .map((item) => item.uuid),
+    );
+    const now = Date.now();
+    const done = batch.filter((e) => acknowledged.has(e.uuid)).map((e) => ({ ...e, status: "done", doneAt: now }));
+    await store.updateScans(done);
+    return { ok: true, acknowledged: done.length };
+  }
+  return { ok: false, status: result.status, detail: detailOf(result.data) };
+}
+
+/** Send every pending scan; only what the server acknowledged leaves the queue. */
+async function sync() {
+  if (syncing || !navigator.onLine) return;
+  syncing = true;
+  let acknowledged = 0;
+  try {
+    const pending = (await store.scansOf(CHECKPOINT)).filter((e) => e.status === "pending" && e.verdict);
+    for (let i = 0; i < pending.length; i += SYNC_BATCH) {
+      const batch = pending.slice(i, i + SYNC_BATCH);
+      const sent = await sendBatch(batch);
+      if (sent.ok) {
+        acknowledged += sent.acknowledged;
+        continue;
+      }
+      if (sent.status !== 400 && sent.status !== 422) break; // offline, logged out, server trouble: later
+      // The server refuses the batch: send one by one so that one bad record holds up no other.
+      for (const entry of batch) {
+        const single = await sendBatch([entry]);
+        if (single.ok) {
+          acknowledged += single.acknowledged;
+        } else if (single.status === 400 || single.status === 422) {
+          await store.putScan({ ...entry, status: "rejected", rejection: single.detail });
+        } else {
+          break;
+        }
+      }
+    }
+  } catch (err) {
+    // NetworkError: try again on the next "online" event or timer tick.
+  } finally {
+    syncing = false;
+    await updateQueue();
+  }
+  if (acknowledged) refreshBundle();
+}
+
+// --- status line --------------------------------------------------------------------------------
+
+let queueCount = 0;
+let rejectedCount = 0;
+
+async function updateQueue() {
+  const journal = await store.scansOf(CHECKPOINT);
+  queueCount = journal.filter((e) => e.status === "pending").length;
+  rejectedCount = journal.filter((e) => e.status === "rejected").length;
+  render();
+}
+
+function render() {
+  const online = isOnline();
+  const net = $("net");
+  net.dataset.online = online ? "yes" : "no";
+  net.textContent = online ? S.online : S.offline;
+  const queue = $("queue");
+  queue.dataset.count = String(queueCount);
+  queue.textContent = queueCount ? fill(S.queued, { n: queueCount }) : S.synced;
+  if (bundleRecord) {
+    const at = localParts(bundleRecord.fetchedAt, bundleRecord.bundle.utc_offset_minutes || 0);
+    $("bundle-age").textContent = fill(S.bundle_at, { time: `${at.mmdd} ${at.hhmm}` });
+  } else {
+    $("bundle-age").textContent = S.no_bundle;
+  }
+  const notices = [];
+  if (authLost) notices.push(S.login_needed);
+  if (rejectedCount) notices.push(fill(S.rejected, { n: rejectedCount }));
+  $("notice").textContent = notices.join(" ");
+  $("notice").hidden = !notices.length;
+}
+
+// --- camera and photo ---------------------------------------------------------------------------
+
+let stream = null;
+let scanTimer = null;
+const canvas = document.createElement("canvas");
+const context2d = canvas.getContext("2d", { willReadFrequently: true });
+
+function decodeFrom(source, width, height, attempts) {
+  const scale = Math.min(1, 1024 / Math.max(width, height));
+  canvas.width = Math.max(1, Math.round(width * scale));
+  canvas.height = Math.max(1, Math.round(height * scale));
+  context2d.drawImage(source, 0, 0, canvas.width, canvas.height);
+  const image = context2d.getImageData(0, 0, canvas.width, canvas.height);
+  const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: attempts });
+  return code && code.data ? code.data : null;
+}
+
+function stopCamera() {
+  clearTimeout(scanTimer);
+  scanTimer = null;
+  if (stream) stream.getTracks().forEach((track) => track.stop());
+  stream = null;
+  $("camera-video").srcObject = null;
+  $("camera").hidden = true;
+}
+
+async function startCamera() {
+  showError("");
+  if (readTemperature() === null) return;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+  } catch (err) {
+    showError(S.camera_failed);
+    return;
+  }
+  const video = $("camera-video");
+  video.srcObject = stream;
+  $("camera").hidden = false;
+  $("camera-hint").textContent = S.camera_hint;
+  try {
+    await video.play();
+  } catch (err) {
+    // autoplay refusals still deliver frames once the user has tapped; keep polling
+  }
+  const tick = () => {
+    if (!stream) return;
+    if (video.readyState >= 2 && video.videoWidth) {
+      const text = decodeFrom(video, video.videoWidth, video.videoHeight, "dontInvert");
+      if (text) {
+        stopCamera();
+        process(text);
+        return;
+      }
+    }
+    scanTimer = setTimeout(tick, 120);
+  };
+  tick();
+}
+
+async function decodePhoto(file) {
+  const url = URL.createObjectURL(file);
+  try {
+    const image = new Image();
+    image.src = url;
+    await image.decode();
+    return decodeFrom(image, image.naturalWidth, image.naturalHeight, "attemptBoth");
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+// --- start --------------------------------------------------------------------------------------
+
+async function cacheThisPage() {
+  // The service worker keeps each checkpoint page it serves; the first visit happens before it
+  // controls the page, so put this one in its cache here.
+  if (!("caches" in window) || navigator.serviceWorker?.controller) return;
+  try {
+    const response = await fetch(location.href, { credentials: "same-origin" });
+    if (!response.ok || response.redirected) return;
+    const cache = await caches.open("linli-gate-pages");
+    await cache.put(location.pathname, response.clone());
+    await cache.put(`${config.urls.service_worker.replace(/sw\.js$/, "")}__last__`, response);
+  } catch (err) {
+    // offline on the very first visit: nothing to keep yet
+  }
+}
+
+function wireUp() {
+  $("scan-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    process($("credential").value);
+  });
+  $("camera-start").addEventListener("click", startCamera);
+  $("camera-stop").addEventListener("click", stopCamera);
+  $("photo").addEventListener("change", async (event) => {
+    const file = event.target.files && event.target.files[0];
+    event.target.value = "";
+    if (!file) return;
+    showError("");
+    if (readTemperature() === null) return;
+    let text = null;
+    try {
+      text = await decodePhoto(file);
+    } catch (err) {
+      text = null;
+    }
+    if (!text) return showError(S.no_qr_in_photo);
+    process(text);
+  });
+  $("verdict-close").addEventListener("click", () => {
+    $("verdict").hidden = true;
+    $("temperature").focus();
+  });
+  window.addEventListener("online", () => {
+    reachable = true;
+    render();
+    sync().then(() => refreshBundle());
+  });
+  window.addEventListener("offline", render);
+  setInterval(() => {
+    if (!navigator.onLine) return;
+    sync();
+    // A failed request marks the server unreachable; asking for the bundle finds out when it is back.
+    if (!reachable || Date.now() - lastBundleAt > BUNDLE_EVERY_MS) refreshBundle();
+  }, RETRY_MS);
+}
+
+async function start() {
+  wireUp();
+  useBundle(await store.getBundle(CHECKPOINT));
+  await updateQueue();
+  let kept = Promise.resolve();
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register(config.urls.service_worker).catch(() => {});
+    kept = cacheThisPage();
+  }
+  await Promise.all([kept, refreshBundle()]);
+  await sync();
+  gate.dataset.ready = "yes";
+}
+
+start();
