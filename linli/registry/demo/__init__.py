@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from linli.accounts.choices import Role
@@ -82,8 +82,13 @@ def seed_demo(
     seed: int = DEFAULT_SEED,
     now: datetime.datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    gate: bool = True,
 ) -> SeedResult:
-    """Build the demo street with ``households`` households, its people and the demo accounts."""
+    """Build the demo street with ``households`` households, its people and the demo accounts.
+
+    ``gate``: also the checkpoints, rules, passes and holds of the gate (``demo/gate.py``); signing a
+    pass per household costs about as much as writing its people, so big benchmark seeds leave it out.
+    """
     if households < 1:
         raise ValueError("households must be at least 1")
     if Street.objects.filter(code=STREET_CODE).exists():
@@ -114,6 +119,7 @@ def seed_demo(
         accounts, resident = _create_accounts(street, pools, rng)
         # A separate generator, so adding organisation data leaves the people of a seed unchanged.
         seed_organisation(street, pools, random.Random(seed + 1))
+        gate_counts = _seed_gate(street, accounts, resident, random.Random(seed + 2), now, say) if gate else {}
         audit_record(
             actor="seed_demo",
             action=AuditAction.IMPORT,
@@ -125,13 +131,51 @@ def seed_demo(
                 "people": total_people,
                 "seed": seed,
                 "resident_user_id": resident.pk if resident else None,
+                **gate_counts,
             },
             street_id=street.pk,
         )
-    bulk.analyze(Household, Person, Unit, Building, Compound, Grid, Community, TravelRecord, SurveyVisit)
+    analysed: list[type[models.Model]] = [
+        Household,
+        Person,
+        Unit,
+        Building,
+        Compound,
+        Grid,
+        Community,
+        TravelRecord,
+        SurveyVisit,
+    ]
+    if gate:
+        from linli.gate.models import HouseholdPass
+
+        analysed += [HouseholdPass, HouseholdPass.members.through]
+    bulk.analyze(*analysed)
     seconds = time.perf_counter() - started
     say(f"完成：{total_households:,} 户，{total_people:,} 人，用时 {seconds:.1f} 秒")
     return SeedResult(street, total_households, total_people, seconds, accounts, resident)
+
+
+def _seed_gate(
+    street: Street,
+    accounts: list[User],
+    resident: User | None,
+    rng: random.Random,
+    now: datetime.datetime,
+    say: Callable[[str], None],
+) -> dict[str, int]:
+    """The gate of every compound; the demo guard is bound to its compound's checkpoint."""
+    from linli.registry.demo.gate import bind_guard, seed_gate
+
+    guard = next((user for user in accounts if user.role == Role.GATE_GUARD), None)
+    guard_compound = guard.compound if guard is not None else None
+    keep_free = {resident.household_id} if resident is not None and resident.household_id else set()
+    seeded = seed_gate(
+        street, rng, guard_compound=guard_compound, keep_free=keep_free, today=timezone.localdate(now), say=say
+    )
+    if guard is not None and guard_compound is not None:
+        bind_guard(guard.username, seeded.checkpoints.get(guard_compound.pk))
+    return {"checkpoints": len(seeded.checkpoints), "passes": seeded.passes, "holds": seeded.holds}
 
 
 def _create_accounts(street: Street, pools: NamePools, rng: random.Random) -> tuple[list[User], User | None]:

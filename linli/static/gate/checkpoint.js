@@ -121,7 +121,8 @@ function inBundle(entry) {
 function householdState(journal, householdId, period, ticketPeriod) {
   const cached = (bundleRecord.bundle.households || {})[String(householdId)] || {};
   let used = (cached.periods || {})[period] || 0;
-  let ticketUsed = false;
+  // A ticket collected at any gate before the bundle was made is in the bundle; later ones in the journal.
+  let ticketUsed = Boolean(ticketPeriod && (cached.tickets_collected || []).includes(ticketPeriod));
   for (const entry of journal) {
     if (entry.householdId !== householdId || inBundle(entry) || entry.status === "rejected") continue;
     if (entry.direction === "out" && entry.verdict === "allowed") {

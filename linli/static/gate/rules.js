@@ -86,6 +86,9 @@ export async function present(bundle, verifier, credential) {
   if (!isPassText(token)) {
     const { status, digits } = numberStatus(token);
     token = status === "number" ? (bundle.numbers || {})[digits] : null;
+    if (!token && status === "number" && (bundle.revoked_numbers || []).includes(digits)) {
+      return { refusal: "revoked" };
+    }
     if (!token) return { refusal: "forged" };
   }
   let pass;

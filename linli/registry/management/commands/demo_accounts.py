@@ -50,6 +50,8 @@ class Command(BaseCommand):
                 continue
             role = "超级管理员 superuser" if user.is_superuser else f"{user.get_role_display()} {user.role}"
             scope = " / ".join(str(node) for node in user.scope_path) or "—"
+            if user.checkpoint_id:  # the gate guard's own checkpoint
+                scope += f" / {user.checkpoint}"
             rows.append((user.username, role, scope, shown_password(user)))
         if resident is not None:
             scope = " / ".join(str(node) for node in resident.scope_path)

@@ -1,4 +1,4 @@
-"""manage.py seed_demo --households N [--seed S] [--if-empty]: build the demo street 和平街道."""
+"""manage.py seed_demo --households N [--seed S] [--if-empty] [--no-gate]: build the demo street 和平街道."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--households", type=int, default=2000, help="户数 / number of households")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="随机种子 / random seed")
         parser.add_argument(
+            "--no-gate",
+            action="store_true",
+            help="不生成卡口、通行证（大规模基准测试用）/ leave out the gate: checkpoints, passes, holds",
+        )
+        parser.add_argument(
             "--if-empty", action="store_true", help="已有街道时不做任何事 / do nothing when any street exists"
         )
 
@@ -29,6 +34,6 @@ class Command(BaseCommand):
             raise CommandError("户数至少为 1 / --households must be at least 1")
         say = self.stdout.write if options["verbosity"] > 0 else None
         try:
-            seed_demo(households=options["households"], seed=options["seed"], progress=say)
+            seed_demo(households=options["households"], seed=options["seed"], progress=say, gate=not options["no_gate"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
