@@ -22,6 +22,9 @@ REVEAL_ROLES = frozenset({Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.MEDIC})
 # Roles that record and change registry data (people, households, surveys, imports).
 REGISTRY_EDIT_ROLES = frozenset({Role.STREET_COMMAND, Role.COMMUNITY_WORKER, Role.GRID_WORKER})
 
+# Roles that work at the gate: record scans at a checkpoint of their part of the tree, see who is out.
+GATE_ROLES = frozenset({Role.GATE_GUARD, Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.STREET_COMMAND})
+
 # Roles that run the back office (Django admin) and read the audit log of their part of the tree.
 ADMIN_ROLES = frozenset({Role.STREET_COMMAND, Role.COMMUNITY_WORKER})
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.accounts.choices import ADMIN_ROLES, REGISTRY_EDIT_ROLES, REVEAL_ROLES, Role
+from linli.accounts.choices import ADMIN_ROLES, GATE_ROLES, REGISTRY_EDIT_ROLES, REVEAL_ROLES, Role
 from linli.lib.scope import LEVELS, ancestors_of, user_level
 
 
@@ -76,6 +76,11 @@ class User(AbstractUser):
     @property
     def can_edit_registry(self) -> bool:
         return self.is_superuser or self.role in REGISTRY_EDIT_ROLES
+
+    @property
+    def works_at_gate(self) -> bool:
+        """Staff who record scans at checkpoints and manage the gate (see linli.gate)."""
+        return self.is_superuser or self.role in GATE_ROLES
 
     @property
     def is_back_office(self) -> bool:
