@@ -234,6 +234,7 @@ class VisitIn(Schema):
     purpose: str = Field(max_length=200)
     host_household_id: int | None = Field(default=None, description="被访户（放行时必填）")
     host_person_id: int | None = Field(default=None, description="接访住户，被访户成员（放行时必填）")
+    uuid: uuid_module.UUID | None = Field(default=None, description="由手机生成；同一 uuid 重发只记录一次")
 
 
 class VisitOut(Schema):
@@ -304,7 +305,9 @@ def visit_create(request: HttpRequest, checkpoint_id: int, payload: VisitIn) -> 
     checkpoint = _desk(request, checkpoint_id)
     try:
         visit = visitors.visit_register(
-            checkpoint=checkpoint, actor=request.user, data=visitors.VisitInput(**payload.model_dump())
+            checkpoint=checkpoint,
+            actor=request.user,
+            data=visitors.VisitInput(**payload.model_dump(exclude={"uuid"}), client_uuid=payload.uuid),
         )
     except ValidationError as exc:
         return _invalid(exc)
@@ -518,6 +521,7 @@ class ParcelIn(Schema):
     checkpoint_id: int | None = Field(default=None, description="存放的卡口；留空为本人值守的卡口或本小区第一个卡口")
     carrier: str = Field(default="", max_length=50)
     tracking: str = Field(default="", max_length=50)
+    uuid: uuid_module.UUID | None = Field(default=None, description="由手机生成；同一 uuid 重发只登记一次")
 
 
 class ParcelLoggedOut(ParcelOut):
@@ -578,7 +582,12 @@ def parcel_create(request: HttpRequest, household_id: int, payload: ParcelIn) ->
         return _invalid(ValidationError({"checkpoint_id": [_("本小区没有您可以值守的卡口")]}))
     try:
         logged = visitors.parcel_log(
-            checkpoint=checkpoint, actor=user, household=household, carrier=payload.carrier, tracking=payload.tracking
+            checkpoint=checkpoint,
+            actor=user,
+            household=household,
+            carrier=payload.carrier,
+            tracking=payload.tracking,
+            client_uuid=payload.uuid,
         )
     except ValidationError as exc:
         return _invalid(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -34,7 +35,18 @@ class ExemptForm(forms.Form):
     )
 
 
-class RoomPickerMixin(forms.Form):
+class ResendSafeForm(forms.Form):
+    """A form the phone may send twice (a double tap, a retry on a bad network): it carries a uuid."""
+
+    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("client_uuid", uuid.uuid4())
+
+
+class RoomPickerMixin(ResendSafeForm):
     """A room number typed by the guard and the households (or their members) it matches."""
 
     room = forms.CharField(label=_("房号"), max_length=40, required=False, help_text=ROOM_HELP)
@@ -83,7 +95,7 @@ class VehiclePassForm(forms.Form):
     plate = forms.CharField(label=_("车牌号"), max_length=20, help_text=_("如 沪A12345，新能源车 沪AD12345"))
 
 
-class VehicleEntryForm(forms.Form):
+class VehicleEntryForm(ResendSafeForm):
     plate = forms.CharField(label=_("车牌号"), max_length=20, required=False)
     direction = forms.ChoiceField(
         label=_("方向"), choices=Direction.choices, initial=Direction.IN, widget=forms.RadioSelect

@@ -476,6 +476,8 @@ class Visit(InCompound):
     """A visitor, registered by real name, brought in by a resident and checked out on leaving (A5)."""
 
     checkpoint = models.ForeignKey(Checkpoint, models.CASCADE, related_name="visits", verbose_name=_("卡口"))
+    # Made by the guard's phone: a form or request sent twice records one entry.
+    client_uuid = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     name = models.CharField(_("访客姓名"), max_length=50)
     id_number = models.CharField(_("身份证号"), max_length=18)
     phone = models.CharField(_("手机号"), max_length=11, blank=True)
@@ -540,6 +542,8 @@ class VehicleEntry(InCompound):
     checkpoint = models.ForeignKey(Checkpoint, models.CASCADE, related_name="+", verbose_name=_("卡口"))
     plate = models.CharField(_("车牌号"), max_length=10)
     kind = models.CharField(_("类型"), max_length=10, choices=VehicleKind.choices)
+    # Made by the guard's phone: a form or request sent twice records one entry.
+    client_uuid = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     vehicle_pass = models.ForeignKey(
         VehiclePass, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("车辆通行证")
     )
@@ -572,6 +576,8 @@ class Parcel(InCompound):
     checkpoint = models.ForeignKey(Checkpoint, models.CASCADE, related_name="+", verbose_name=_("卡口"))
     household = models.ForeignKey(Household, models.CASCADE, related_name="parcels", verbose_name=_("收件户"))
     carrier = models.CharField(_("快递/外卖"), max_length=50, blank=True)
+    # Made by the guard's phone: a form or request sent twice records one entry.
+    client_uuid = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     tracking = models.CharField(_("单号"), max_length=50, blank=True)
     pickup_code = models.CharField(_("取件码"), max_length=8)
     contactless = models.BooleanField(_("无接触配送"), default=False, help_text=_("封控户：由志愿者送到门口"))

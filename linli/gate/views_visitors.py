@@ -190,6 +190,7 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
                     from_key_area=data["from_key_area"],
                     itinerary_checked=data["itinerary_checked"],
                     purpose=data["purpose"],
+                    client_uuid=data.get("client_uuid"),
                     host_household_id=household_id,
                     host_person_id=person_id,
                 ),
@@ -258,6 +259,7 @@ def vehicles(request: HttpRequest, pk: int) -> HttpResponse:
                 emergency=data["emergency"],
                 occupants=data["occupants"],
                 max_temperature=data["max_temperature"],
+                uuid=data.get("client_uuid"),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -388,6 +390,7 @@ def parcel_create(request: HttpRequest, pk: int) -> HttpResponse:
                     household=household,
                     carrier=form.cleaned_data["carrier"],
                     tracking=form.cleaned_data["tracking"],
+                    client_uuid=form.cleaned_data.get("client_uuid"),
                 )
             except ValidationError as exc:
                 _apply_errors(form, exc)

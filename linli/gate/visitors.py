@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -139,6 +139,13 @@ def _invalid(field: str, message: str) -> ValidationError:
 def _raise_errors(errors: dict[str, list[str]]) -> None:
     if errors:
         raise ValidationError(errors)
+
+
+def _replayed(model: Any, client_uuid: uuid_module.UUID | None) -> Any:
+    """The record a phone already sent with this uuid (a retry), or None."""
+    if client_uuid is None:
+        return None
+    return model.objects.filter(client_uuid=client_uuid).first()
 
 
 def mask_name(name: str) -> str:
@@ -357,6 +364,7 @@ class VisitInput:
     itinerary_checked: bool = False
     host_household_id: int | None = None
     host_person_id: int | None = None
+    client_uuid: uuid_module.UUID | None = None
 
 
 def parse_temperature(value: Any, field: str = "temperature", *, required: bool = True) -> Decimal | None:
@@ -401,7 +409,13 @@ def hosts_by_room(compound_id: int, room: str) -> list[dict[str, Any]]:
 def visit_register(
     *, checkpoint: Checkpoint, actor: Any, data: VisitInput, now: datetime.datetime | None = None
 ) -> Visit:
-    """Record a visitor at the gate: allowed, or refused with the reasons (A5). Bad input writes nothing."""
+    """Record a visitor at the gate: allowed, or refused with the reasons (A5). Bad input writes nothing.
+
+    ``data.client_uuid`` (made by the phone) makes a resent form harmless: the first visit is returned.
+    """
+    replayed = _replayed(Visit, data.client_uuid)
+    if replayed is not None:
+        return replayed
     now = now or timezone.now()
     errors: dict[str, list[str]] = {}
     name = (data.name or "").strip()
@@ -476,6 +490,7 @@ def visit_register(
         ):
             raise _invalid("id_number", _("该访客已在小区内，尚未销号"))
         visit = Visit.objects.create(
+            client_uuid=data.client_uuid,
             checkpoint=checkpoint,
             name=name,
             id_number=id_number,
@@ -636,11 +651,12 @@ def vehicle_entry_record(
     now = timezone.now()
     device_time = device_time or now
     uuid = uuid or uuid_module.uuid4()
-    existing = VehicleEntry.objects.filter(scan__uuid=uuid).first()
+    existing = VehicleEntry.objects.filter(Q(scan__uuid=uuid) | Q(client_uuid=uuid)).first()
     if existing is not None:
         return existing
     compound = checkpoint.compound
     entry = VehicleEntry(
+        client_uuid=uuid,
         checkpoint=checkpoint,
         plate=plate,
         direction=direction,
@@ -744,10 +760,23 @@ class ParcelLogged:
 
 
 def parcel_log(
-    *, checkpoint: Checkpoint, actor: Any, household: Household, carrier: str = "", tracking: str = ""
+    *,
+    checkpoint: Checkpoint,
+    actor: Any,
+    household: Household,
+    carrier: str = "",
+    tracking: str = "",
+    client_uuid: uuid_module.UUID | None = None,
 ) -> ParcelLogged:
-    """A parcel left at the gate: a pickup code by SMS, or contactless delivery for a sealed home (A7, H7)."""
+    """A parcel left at the gate: a pickup code by SMS, or contactless delivery for a sealed home (A7, H7).
+
+    ``client_uuid`` (made by the phone) makes a resent form harmless: one parcel, one SMS.
+    """
     from linli.accounts.services import sms_send
+
+    replayed = _replayed(Parcel, client_uuid)
+    if replayed is not None:
+        return ParcelLogged(replayed, notify_person(replayed.household))
 
     errors: dict[str, list[str]] = {}
     carrier = (carrier or "").strip()
@@ -763,6 +792,7 @@ def parcel_log(
         # One new code per compound at a time (every checkpoint of it draws from the same codes).
         Compound.objects.select_for_update().filter(pk=checkpoint.compound_id).exists()
         parcel = Parcel.objects.create(
+            client_uuid=client_uuid,
             checkpoint=checkpoint,
             household=household,
             carrier=carrier,
