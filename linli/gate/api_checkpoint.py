@@ -13,7 +13,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
-from linli.accounts.choices import Role
+from linli.accounts.choices import GATE_ROLES
 from linli.gate import services
 from linli.gate.models import Checkpoint
 from linli.lib import scope
@@ -22,21 +22,28 @@ from linli.lib.apiutil import tree_staff
 router = Router(tags=["gate"])
 
 # Roles that may record scans at a checkpoint of their part of the tree.
-SCAN_ROLES = frozenset({Role.GATE_GUARD, Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.STREET_COMMAND})
+SCAN_ROLES = GATE_ROLES
 MAX_SYNC_BATCH = 1000
 
 
 def checkpoint_for(request: HttpRequest, checkpoint_id: int, *, scanning: bool = False) -> Checkpoint:
-    """The checkpoint if the caller may work at it: in scope, and a guard's own checkpoint; else 404/403."""
+    """The checkpoint if the caller may work at it: in scope, and a guard's own checkpoint; else 404/403.
+
+    The compound and its rules come in the same query (the scan needs both). For scanning, the
+    common case is one query: the checkpoint among those the caller may change; only when it is not
+    there does a second query tell "out of scope" (404) from "in scope, read-only" (403).
+    """
     user: Any = tree_staff(request, _("只有工作人员可以使用卡口"))
-    checkpoint = scope.get_visible_or_404(
-        Checkpoint.objects.select_related("compound"), user, pk=checkpoint_id, is_active=True
-    )
+    checkpoints = Checkpoint.objects.select_related("compound", "compound__gate_rules").filter(is_active=True)
+    checkpoint = scope.editable(checkpoints, user).filter(pk=checkpoint_id).first() if scanning else None
+    editable = checkpoint is not None
+    if checkpoint is None:
+        checkpoint = scope.get_visible_or_404(checkpoints, user, pk=checkpoint_id)
     if getattr(user, "checkpoint_id", None) and user.checkpoint_id != checkpoint.pk and not user.is_superuser:
         raise HttpError(404, _("未找到"))
     if scanning and not (user.is_superuser or user.role in SCAN_ROLES):
         raise HttpError(403, _("您的角色不能在卡口登记出入"))
-    if scanning and not scope.can_edit(checkpoint, user):
+    if scanning and not editable:
         raise HttpError(403, _("您不能在该卡口登记出入"))
     return checkpoint
 

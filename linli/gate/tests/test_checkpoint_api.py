@@ -143,3 +143,21 @@ def test_sync_over_http_is_idempotent(gate: Gate) -> None:
     assert again["stored"] == 0 and again["duplicates"] == 2
     assert {r["status"] for r in again["results"]} == {"duplicate"}
     assert GateScan.objects.count() == 2
+
+
+def test_bundle_knows_revoked_numbers_and_collected_tickets(gate: Gate) -> None:
+    old = gate.household_pass
+    services.pass_issue(household=gate.household, members=gate.members[:1], today=datetime.date.today())
+    gate.rules.mode = "ticket"
+    gate.rules.out_from, gate.rules.out_until = datetime.time(0, 0), datetime.time(23, 59, 59)
+    gate.rules.save()
+    now = services.timezone.now()
+    period = services.quota.period_start(services.quota_rules(gate.rules), now)
+    ticket = services.ticket_issue(household=gate.household, period_start=period)
+    api = client(gate.personas.gate_guard)
+    body = scan_body(gate, credential=ticket.token, device_time=services.quota.local(now).isoformat())
+    assert api.post(url(gate, "scan"), body, content_type="application/json").json()["verdict"] == "allowed"
+    bundle = api.get(url(gate, "bundle")).json()
+    assert old.number in bundle["revoked_numbers"] and old.number not in bundle["numbers"]
+    assert bundle["households"][str(gate.household.pk)]["tickets_collected"] == [period.isoformat()]
+    assert bundle["numbers"][ticket.number] == ticket.token
