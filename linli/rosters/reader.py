@@ -9,6 +9,7 @@ when the file was saved without one).
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import zipfile
@@ -184,11 +185,8 @@ def _absolute_rows(sheet: Any) -> tuple[int, Iterator[tuple[int, list[Any]]]]:
     col_offset = 0 if start[1] and len(first) == end[1] + 1 else start[1]
     number = 1 if start[0] and not any(v != "" for v in first) else start[0] + 1
 
-    def numbered() -> Iterator[tuple[int, list[Any]]]:
-        yield number, first
-        yield from enumerate(rows, start=number + 1)
-
-    return col_offset, numbered()
+    # Chained in C: a generator here would cost a resumption per row of a 100,000-row file.
+    return col_offset, itertools.chain(((number, first),), enumerate(rows, start=number + 1))
 
 
 def _merges(sheet: Any, col_offset: int) -> dict[int, list[tuple[int, int, int]]]:
@@ -205,9 +203,12 @@ def _fill_merged(
     rows: Iterator[tuple[int, list[Any]]], merges: dict[int, list[tuple[int, int, int]]]
 ) -> Iterator[tuple[int, list[Any]]]:
     """Copy a merged cell's value into every cell it covers, as the user sees it on screen."""
-    if not merges:
-        yield from rows
-        return
+    return _filled(rows, merges) if merges else rows
+
+
+def _filled(
+    rows: Iterator[tuple[int, list[Any]]], merges: dict[int, list[tuple[int, int, int]]]
+) -> Iterator[tuple[int, list[Any]]]:
     active: list[tuple[int, int, int, Any]] = []  # (first index, last row, last index, value)
     for number, row in rows:
         started = merges.get(number)
@@ -266,8 +267,4 @@ def _find_header(
         header.columns[key] = index
         header.labels[key] = label or (COLUMN_BY_KEY[key].header if key in COLUMN_BY_KEY else key)
 
-    def data() -> Iterator[tuple[int, list[Any]]]:
-        yield from peeked[position + 1 :]
-        yield from merged
-
-    return header, data()
+    return header, itertools.chain(peeked[position + 1 :], merged)

@@ -9,8 +9,9 @@ only when the import is written.
 from __future__ import annotations
 
 import datetime
+import operator
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,6 +266,14 @@ class RowChecker:
             if not key.startswith("flag:")
         ]
         self.flag_columns = [(key[5:], index) for key, index in header.columns.items() if key.startswith("flag:")]
+        # The same columns for the common row (no formula, nothing too long), taken and measured in C.
+        self._keys = tuple(key for key, _index, _limit in self.plan)
+        self._limits = tuple(limit for _key, _index, limit in self.plan)
+        indexes = [index for _key, index, _limit in self.plan]
+        self._width = max(indexes, default=-1) + 1
+        self._take: Callable[[list[Any]], Iterable[Any]] = (
+            operator.itemgetter(*indexes) if len(indexes) > 1 else lambda cells: [cells[i] for i in indexes]
+        )
         self.required_places = [
             key for key in ("compound", "building", "unit", "room") if key in self.index and key not in places.fixed
         ]
@@ -294,9 +303,15 @@ class RowChecker:
         if not any(cells):
             return None
         size = len(cells)
-        text: dict[str, str] = {}
         errors: list[dict[str, Any]] = []
         formula_columns = self.formulas.get(number) if self.formulas else None
+        if not formula_columns:
+            padded = cells if size >= self._width else [*cells, *[""] * (self._width - size)]
+            values = [value.strip() if value.__class__ is str else cell_text(value) for value in self._take(padded)]
+            if not any(map(operator.gt, map(len, values), self._limits)):
+                text = dict(zip(self._keys, values, strict=True))
+                return self._check_text(number, cells, text, errors, REPORTED in values)
+        text = {}
         for key, index, limit in self.plan:
             value = cells[index] if index < size else ""
             value = value.strip() if value.__class__ is str else cell_text(value)
@@ -309,26 +324,33 @@ class RowChecker:
                 self._error(errors, number, key, value, _("内容过长（最多%(n)d个字）") % {"n": limit})
                 value = REPORTED
             text[key] = value
+        return self._check_text(number, cells, text, errors, True)
+
+    def _check_text(
+        self, number: int, cells: list[Any], text: dict[str, str], errors: list[dict[str, Any]], reported: bool
+    ) -> tuple[Any, ...] | list[dict[str, Any]] | None:
+        """The rest of ``check``, on the row's stripped cells; ``reported``: some cell may be REPORTED."""
         if not any(text.values()):
             return None
-        name = text.get("name", "")
+        get = text.get
+        name = get("name", "")
         if name.startswith(layout.EXAMPLE_MARK):
             self.skipped_examples += 1
             return None
         if not name:
             self._error(errors, number, "name", "", _("请填写姓名"))
 
-        id_number, birth_date, gender = self._id_number(number, cells, text.get("id_number", ""), errors)
-        phone = self._phone(number, "phone", text.get("phone", ""), errors)
-        helper_phone = self._phone(number, "helper_phone", text.get("helper_phone", ""), errors)
-        landlord_phone = self._phone(number, "landlord_phone", text.get("landlord_phone", ""), errors)
-        relation = self._choice(number, "relation", text.get("relation", ""), errors)
-        residency = self._choice(number, "residency", text.get("residency", ""), errors)
-        health_code = self._choice(number, "health_code", text.get("health_code", ""), errors)
-        flags = self._flags(number, cells, text.get("vulnerable", ""), errors)
+        id_number, birth_date, gender = self._id_number(number, cells, get("id_number", ""), errors)
+        phone = self._phone(number, "phone", get("phone", ""), errors)
+        helper_phone = self._phone(number, "helper_phone", get("helper_phone", ""), errors)
+        landlord_phone = self._phone(number, "landlord_phone", get("landlord_phone", ""), errors)
+        relation = self._choice(number, "relation", get("relation", ""), errors)
+        residency = self._choice(number, "residency", get("residency", ""), errors)
+        health_code = self._choice(number, "health_code", get("health_code", ""), errors)
+        flags = self._flags(number, cells, get("vulnerable", ""), errors)
 
         unit_ref = 0
-        room = text.get("room", "")
+        room = get("room", "")
         missing = False
         for key in self.required_places:
             if not text[key]:
@@ -336,17 +358,13 @@ class RowChecker:
                     errors, number, key, "", _("请填写%(column)s") % {"column": layout.COLUMN_BY_KEY[key].header}
                 )
                 missing = True
-        if not missing and REPORTED not in (room, *(text.get(key, "") for key in PLACE_LEVELS)):
+        if not missing and not (reported and REPORTED in (room, *(get(key, "") for key in PLACE_LEVELS))):
             try:
                 unit_ref = self.places.resolve(
-                    text.get("community", ""),
-                    text.get("grid", ""),
-                    text.get("compound", ""),
-                    text.get("building", ""),
-                    text.get("unit", ""),
+                    get("community", ""), get("grid", ""), get("compound", ""), get("building", ""), get("unit", "")
                 )
             except PlaceError as exc:
-                self._error(errors, number, exc.key, text.get(exc.key, ""), exc.reason)
+                self._error(errors, number, exc.key, get(exc.key, ""), exc.reason)
         if unit_ref and name and name != REPORTED:
             self._check_same_name(number, unit_ref, room, name, id_number is not None, errors)
         if errors:
@@ -356,7 +374,7 @@ class RowChecker:
         if household is None:
             household = self.households[(unit_ref, room)] = [len(self.by_ref) + 1, unit_ref, room, "", ""]
             self.by_ref.append(household)
-        landlord_name = text.get("landlord_name", "")
+        landlord_name = get("landlord_name", "")
         if landlord_name and not household[3]:
             household[3] = landlord_name
         if landlord_phone and not household[4]:
@@ -375,9 +393,9 @@ class RowChecker:
             residency,
             health_code,
             *flags,
-            text.get("helper_name", ""),
+            get("helper_name", ""),
             helper_phone,
-            text.get("note", ""),
+            get("note", ""),
         )
 
     def _id_number(

@@ -8,21 +8,25 @@ good (or the user asked for the good rows only) — a bad row anywhere means not
 On PostgreSQL the database's share of an import (index upkeep on the registry tables) costs as
 much as reading and checking the file, so ``ThreadedWriter`` overlaps the two: the checking
 thread hands chunks of good rows to a writer thread that has the connection to itself, inside
-one open transaction; the checking thread saves progress on a second connection. SQLite allows
+one open transaction; the checking thread saves progress on a second connection. Chunks that are
+all new are COPY'd straight into the registry by ``direct.DirectCopy``; the first that is not,
+and every one after it, go through ``_write_batch``. SQLite allows
 one writer at a time, so there the rows are staged while checking (progress committed as it
 goes) and written in one short transaction at the end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
+from linli.rosters.direct import DirectCopy
 from linli.rosters.staging import Staging, create_places, write_households, write_people
 from linli.rosters.validation import Places
 
@@ -166,13 +170,23 @@ class ThreadedWriter:
             raise self.error
         return self.result
 
+    def _count(self, counts: dict[str, int]) -> None:
+        result = self.result
+        result.created_people += counts["people"]
+        result.rows_written += counts["people"]
+        result.created_households += counts["households"]
+        for key in result.places:
+            result.places[key] += counts[key]
+
     def _run(self) -> None:
         connections[DEFAULT_DB_ALIAS] = self.connection
         ids: dict[int, int] = {}
         refused = False
         finished = False
+        direct: DirectCopy | None = None
         try:
             with transaction.atomic():
+                direct = DirectCopy(self.target.places)
                 while True:
                     kind, *item = self.queue.get()
                     if kind is _FINISH:
@@ -180,6 +194,11 @@ class ThreadedWriter:
                         commit, audit = item
                         break
                     rows, households = item
+                    if self.keep_writing and not refused:
+                        counts = direct.write(rows, households, ids)
+                        if counts is not None:
+                            self._count(counts)
+                            continue
                     self.staging.clear()
                     self.staging.add_people(rows)
                     batch = {row[0]: row for row in households}
@@ -198,6 +217,9 @@ class ThreadedWriter:
             while not finished:  # let the checking thread finish handing over its chunks
                 finished = self.queue.get()[0] is _FINISH
         finally:
+            if direct is not None and self.connection.in_atomic_block and not self.connection.needs_rollback:
+                with contextlib.suppress(DatabaseError):
+                    direct.close()  # the caller's transaction goes on (as in tests)
             del connections[DEFAULT_DB_ALIAS]
 
 

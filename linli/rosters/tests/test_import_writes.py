@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
 
 from linli.audit.models import AuditAction, AuditEvent
 from linli.lib.testing import Personas, make_id_number
@@ -288,3 +289,71 @@ def test_chunks_with_and_without_id_less_people_create_then_update_each_once(
         ("戊", ""),
         ("甲", ""),
     ]
+
+
+def test_a_file_that_turns_from_new_to_registered_half_way_updates_the_registered(
+    personas: Personas, roster: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL new chunks are copied straight into the registry; the first chunk that names a
+    # registered person or room goes, with every chunk after it, through the upserts instead.
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    known = make_id_number("19800808")
+    roster_import(path=roster([person_row(房号="102", 姓名="老住户", 身份证号=known)]), user=personas.community_worker)
+    before = (Person.objects.count(), Household.objects.count())
+    rows = [
+        person_row(小区="新建小区", 房号="101", 姓名="甲", 身份证号=make_id_number()),
+        person_row(小区="新建小区", 房号="102", 姓名="乙", 身份证号=make_id_number()),
+        person_row(房号="102", 姓名="老住户", 身份证号=known, 手机号="13700000077"),
+        person_row(房号="102", 姓名="新家人", 身份证号=make_id_number()),
+        person_row(小区="新建小区", 房号="103", 姓名="丙", 身份证号=make_id_number()),
+    ]
+
+    job = roster_import(path=roster(rows), user=personas.community_worker)
+
+    assert (job.status, job.created_people, job.updated_people, job.created_households) == (
+        ImportStatus.DONE,
+        4,
+        1,
+        3,
+    )
+    assert (Person.objects.count(), Household.objects.count()) == (before[0] + 4, before[1] + 3)
+    person = Person.objects.get(id_number=known)
+    assert person.phone == "13700000077"
+    assert set(person.household.members.values_list("name", flat=True)) >= {"老住户", "新家人"}
+
+
+def test_a_landlord_named_on_a_later_row_of_a_household_split_across_chunks_is_kept(
+    personas: Personas, roster: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    rows = [
+        person_row(小区="分块小区", 房号="101", 姓名="甲", 身份证号=make_id_number()),
+        person_row(小区="分块小区", 房号="101", 姓名="乙", 身份证号=make_id_number()),
+        person_row(小区="分块小区", 房号="101", 姓名="丙", 身份证号=make_id_number(), 房东姓名="孙房东"),
+        person_row(小区="分块小区", 房号="101", 姓名="丁", 身份证号=make_id_number(), 房东电话="13500005555"),
+    ]
+
+    job = roster_import(path=roster(rows), user=personas.community_worker)
+
+    assert (job.status, job.created_people, job.created_households) == (ImportStatus.DONE, 4, 1)
+    household = Household.objects.get(compound__name="分块小区")
+    assert (household.landlord_name, household.landlord_phone, household.is_rented) == ("孙房东", "13500005555", True)
+    assert household.members.count() == 4
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="deferred foreign keys are PostgreSQL's")
+def test_the_registry_foreign_keys_are_deferred_again_after_an_import(
+    personas: Personas, roster: Callable[..., Path]
+) -> None:
+    # The import checks them as it copies; the rest of the caller's transaction must not notice.
+    roster_import(
+        path=roster([person_row(小区="新建小区", 姓名="甲", 身份证号=make_id_number())]), user=personas.community_worker
+    )
+    household = Household.objects.get(compound__name="新建小区")
+
+    with transaction.atomic():
+        orphan = Person.objects.create(household_id=household.pk + 10**9, name="暂缺户")
+        orphan.household_id = household.pk
+        orphan.save()
+
+    assert Person.objects.filter(name="暂缺户", household=household).exists()
