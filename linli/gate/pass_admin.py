@@ -27,7 +27,7 @@ from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
 from linli.gate import keys, passes, quota, services
 from linli.gate.choices import HoldReason, QuotaMode
-from linli.gate.models import GateRules, HouseholdHold, HouseholdPass, OutingTicket
+from linli.gate.models import ExemptPass, GateRules, HouseholdHold, HouseholdPass, OutingTicket
 from linli.registry.choices import Relation
 from linli.registry.models import Compound, Household, Person
 
@@ -124,7 +124,11 @@ class BulkOutcome:
 
 
 def unique_numbers(model: Any, count: int) -> list[str]:
-    """``count`` new 10-digit numbers, unused in ``model`` and distinct from each other."""
+    """``count`` new 10-digit numbers, distinct, and unused by any pass, ticket or exempt pass.
+
+    ``model`` is the kind being numbered; every kind is checked, because a typed number must name
+    one thing at the gate (see ``services.unique_pass_number``).
+    """
     chosen: set[str] = set()
     while len(chosen) < count:
         batch = {passes.new_number() for _ in range(count - len(chosen))} - chosen
@@ -132,7 +136,8 @@ def unique_numbers(model: Any, count: int) -> list[str]:
         candidates = sorted(batch)
         for start in range(0, len(candidates), 500):
             chunk = candidates[start : start + 500]
-            taken.update(model.objects.filter(number__in=chunk).values_list("number", flat=True))
+            for numbered in (HouseholdPass, OutingTicket, ExemptPass):
+                taken.update(numbered.objects.filter(number__in=chunk).values_list("number", flat=True))
         chosen |= batch - taken
     return list(chosen)
 

@@ -168,10 +168,15 @@ def hold_release(*, household: Household, reason: str | None = None, actor: Any 
     return released
 
 
-def _unique_number(model: Any) -> str:
+def unique_pass_number() -> str:
+    """A pass number no household pass, ticket or exempt pass uses (a typed number names one thing)."""
     while True:
         number = passes.new_number()
-        if not model.objects.filter(number=number).exists():
+        if not (
+            HouseholdPass.objects.filter(number=number).exists()
+            or OutingTicket.objects.filter(number=number).exists()
+            or ExemptPass.objects.filter(number=number).exists()
+        ):
             return number
 
 
@@ -215,7 +220,7 @@ def pass_issue(
         household_pass = HouseholdPass.objects.create(
             household=household,
             issue_no=issue_no,
-            number=_unique_number(HouseholdPass),
+            number=unique_pass_number(),
             valid_from=today,
             valid_until=valid_until,
             kid=kid,
@@ -267,7 +272,7 @@ def ticket_issue(*, household: Household, period_start: datetime.date, actor: An
         return OutingTicket.objects.create(
             household=household,
             period_start=period_start,
-            number=_unique_number(OutingTicket),
+            number=unique_pass_number(),
             kid=kid,
             token=passes.sign(payload, private_key),
             **place_kwargs(household.compound),

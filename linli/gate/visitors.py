@@ -38,7 +38,6 @@ from linli.gate.models import (
     GateAlert,
     HouseholdHold,
     HouseholdPass,
-    OutingTicket,
     Parcel,
     VehicleEntry,
     VehiclePass,
@@ -156,18 +155,6 @@ def mask_name(name: str) -> str:
 # Exempt passes (A4)
 
 
-def _unique_pass_number() -> str:
-    """A pass number no household pass, ticket or exempt pass uses (a typed number names one thing)."""
-    while True:
-        number = passes.new_number()
-        if not (
-            HouseholdPass.objects.filter(number=number).exists()
-            or OutingTicket.objects.filter(number=number).exists()
-            or ExemptPass.objects.filter(number=number).exists()
-        ):
-            return number
-
-
 def exempt_create(
     *,
     compound: Compound,
@@ -227,7 +214,7 @@ def exempt_create(
             name=name,
             organisation=(organisation or "").strip(),
             proof=(proof or "").strip(),
-            number=_unique_pass_number(),
+            number=services.unique_pass_number(),
             valid_from=valid_from,
             valid_until=valid_until,
             created_by=_actor(actor),
