@@ -21,7 +21,7 @@ from linli.accounts.choices import Role
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record, diff, snapshot
 from linli.gate.choices import QuotaMode, RiskLevel
-from linli.gate.models import Checkpoint, GateAlert, GateRules, QuotaViolation
+from linli.gate.models import Checkpoint, GateAlert, GateRules, GateScan, QuotaViolation
 
 # Who sets a compound's rules and its checkpoints: the community worker and the street (A1, A10).
 RULE_ROLES = frozenset({Role.STREET_COMMAND, Role.COMMUNITY_WORKER})
@@ -128,7 +128,29 @@ def rules_update(*, rules: GateRules, actor: Any, request: HttpRequest | None = 
         changed = diff(before, snapshot(locked, list(RULE_FIELDS)))
         if changed:
             audit_record(actor=actor, action=AuditAction.UPDATE, obj=locked, changes=changed, request=request)
+        if {"period_days", "period_anchor"} & set(changed):
+            _rewindow_recent_scans(locked, before_days=int(before.get("period_days") or 1))
     return locked
+
+
+def _rewindow_recent_scans(rules: GateRules, *, before_days: int) -> None:
+    """Put the recent scans into the windows of the new period length or anchor.
+
+    A household's outings are counted per window (``GateScan.period_start``); without this, an
+    outing made before the change would not count in the window that now contains it.
+    """
+    from linli.gate import quota, services
+
+    qrules = services.quota_rules(rules)
+    since = timezone.now() - datetime.timedelta(days=max(before_days, rules.period_days) + 1)
+    scans = list(
+        GateScan.objects.filter(compound_id=rules.compound_id, household__isnull=False, device_time__gte=since).only(
+            "pk", "device_time", "period_start"
+        )
+    )
+    for scan in scans:
+        scan.period_start = quota.period_start(qrules, scan.device_time)
+    GateScan.objects.bulk_update(scans, ["period_start"], batch_size=500)
 
 
 def _checkpoint_name(checkpoint: Checkpoint | None, compound_id: int, name: str) -> str:

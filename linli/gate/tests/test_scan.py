@@ -156,3 +156,21 @@ def test_ticket_mode_collects_the_ticket(gate: Gate) -> None:
     assert ticket.collected_at is not None
     assert scan(gate, at(23, 14), credential=ticket.number).reason == Reason.TICKET_USED
     assert scan(gate, at(23, 10), "in").verdict == Verdict.ALLOWED
+
+
+def test_changing_the_period_recounts_recent_outings(gate: Gate) -> None:
+    from linli.gate.rules import rules_update
+
+    gate.rules.out_from, gate.rules.out_until = datetime.time(0, 0), datetime.time(23, 59, 59)
+    gate.rules.period_days = 1
+    gate.rules.save()
+    now = services.timezone.now()
+    assert scan(gate, now).verdict == Verdict.ALLOWED  # today's one-day window
+    # Seven-day windows from yesterday: today's outing is in the window that began yesterday.
+    rules_update(
+        rules=gate.rules,
+        actor=gate.personas.community_worker,
+        period_days=7,
+        period_anchor=services.quota.local(now - datetime.timedelta(days=1)).date(),
+    )
+    assert scan(gate, now + datetime.timedelta(minutes=1)).reason == Reason.QUOTA
