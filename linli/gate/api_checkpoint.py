@@ -69,6 +69,7 @@ class ScanIn(Schema):
 
 class OfflineScanIn(ScanIn):
     verdict: Literal["allowed", "refused"]
+    guard_id: int | None = Field(default=None, description="扫码时登录的值守人员；缺省为同步的账号")
     reason: str = Field(default="ok", max_length=16)
 
 
@@ -125,6 +126,7 @@ def _input(item: ScanIn) -> services.ScanInput:
         health_code=item.health_code,
         person_id=item.person_id,
         verdict=getattr(item, "verdict", None),
+        guard_id=getattr(item, "guard_id", None),
         reason=getattr(item, "reason", ""),
     )
 

@@ -297,6 +297,7 @@ class ScanInput:
     person_id: int | None = None
     verdict: str | None = None
     reason: str = ""
+    guard_id: int | None = None
 
 
 @dataclass
@@ -896,6 +897,7 @@ def sync_scans(
         seen.add(item.uuid)
         batch.append(item)
     presented_cache: dict[str, Presented] = {}
+    guards: dict[int, Any] = {}
     with transaction.atomic():
         existing = set(GateScan.objects.filter(uuid__in=[item.uuid for item in batch]).values_list("uuid", flat=True))
         rows: list[GateScan] = []
@@ -907,7 +909,7 @@ def sync_scans(
             if presented is None:
                 presented = _present(checkpoint, item.credential, lock=False)
                 presented_cache[item.credential] = presented
-            scan = _new_scan(checkpoint, user, item, now)
+            scan = _new_scan(checkpoint, _scanning_guard(checkpoint, user, item.guard_id, guards), item, now)
             ours = presented.household_id is not None and presented.compound_id == checkpoint.compound_id
             scan.household_id = presented.household_id if ours else None
             scan.household_pass_id = presented.pass_id if ours else None
@@ -944,6 +946,27 @@ def sync_scans(
             lock_households({s.household_id for s in counted})
             outcome.violations = refresh_households(checkpoint.compound_id, qrules, counted)
     return outcome
+
+
+def _scanning_guard(checkpoint: Checkpoint, syncing: Any, guard_id: int | None, known: dict[int, Any]) -> Any:
+    """Who made an offline scan: the guard the phone recorded, if that account may work at this
+    checkpoint (a gate role whose scope holds it); else the account that syncs it."""
+    if not guard_id or guard_id == getattr(syncing, "pk", None):
+        return syncing
+    if guard_id not in known:
+        from linli.accounts.choices import GATE_ROLES
+        from linli.accounts.models import User
+        from linli.lib import scope
+
+        guard = User.objects.filter(pk=guard_id, is_active=True).first()
+        may = (
+            guard is not None
+            and (guard.is_superuser or guard.role in GATE_ROLES)
+            and guard.checkpoint_id in (None, checkpoint.pk)
+            and scope.can_see(checkpoint, guard)
+        )
+        known[guard_id] = guard if may else syncing
+    return known[guard_id]
 
 
 def refresh_households(compound_id: int, rules: quota.Rules, scans: Sequence[GateScan]) -> set[uuid_module.UUID]:

@@ -124,6 +124,9 @@ def checkpoint(request: HttpRequest, pk: int) -> HttpResponse:
     api = f"/api/v1/gate/checkpoints/{found.pk}"
     config = {
         "checkpoint": {"id": found.pk, "name": found.name, "compound": found.compound.name},
+        # Who scans: kept with each queued scan, so a scan synced later by another guard on the same
+        # phone is still recorded as its own guard's.
+        "guard": {"id": request.user.pk},
         "urls": {
             "bundle": f"{api}/bundle",
             "scan": f"{api}/scan",

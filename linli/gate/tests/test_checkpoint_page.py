@@ -53,6 +53,7 @@ def test_guard_bound_to_a_checkpoint_is_sent_to_it_and_only_it(personas, client_
     assert response.status_code == 200
     config = page_config(response)
     assert config["checkpoint"] == {"id": checkpoints["east"].pk, "name": "东门", "compound": "阳光小区"}
+    assert config["guard"] == {"id": guard.pk}  # kept with each queued scan (see sync)
     assert config["urls"]["scan"] == f"/api/v1/gate/checkpoints/{checkpoints['east'].pk}/scan"
     assert config["urls"]["sync"] == f"/api/v1/gate/checkpoints/{checkpoints['east'].pk}/sync"
 

@@ -113,3 +113,15 @@ def test_bad_batch_is_refused_whole(gate: Gate) -> None:
     with pytest.raises(services.GateError):
         sync(gate, [offline(gate, at(23, 9)), offline(gate, at(23, 10), verdict="maybe")])
     assert not GateScan.objects.exists()
+
+
+def test_offline_scan_keeps_the_guard_who_made_it(gate: Gate) -> None:
+    personas = gate.personas
+    mine = offline(gate, at(23, 9), guard_id=personas.gate_guard.pk)
+    foreign = offline(gate, at(23, 10), "in", guard_id=personas.outsider.pk)  # not of this compound
+    supplier = offline(gate, at(23, 11), "in", guard_id=personas.supplier.pk)  # not a gate role
+    services.sync_scans(gate.checkpoint, personas.community_worker, [mine, foreign, supplier])
+    guards = dict(GateScan.objects.values_list("uuid", "guard_id"))
+    assert guards[mine.uuid] == personas.gate_guard.pk
+    assert guards[foreign.uuid] == personas.community_worker.pk
+    assert guards[supplier.uuid] == personas.community_worker.pk

@@ -190,6 +190,7 @@ function wire(entry) {
     mask: entry.mask,
     health_code: entry.health_code,
     person_id: entry.person_id,
+    guard_id: entry.guard_id ?? null,
     verdict: entry.verdict,
     reason: entry.reason,
   };
@@ -239,6 +240,7 @@ async function process(credential) {
     mask: formValue("mask") === "yes",
     health_code: formValue("health_code"),
     person_id: null,
+    guard_id: config.guard ? config.guard.id : null,
     status: "pending",
     doneAt: null,
   };
