@@ -13,7 +13,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -27,6 +26,7 @@ from linli.gate import board, duty, rules, services
 from linli.gate.forms_duty import AssignmentForm, CheckpointForm, RulesForm, ShiftForm
 from linli.gate.models import Checkpoint, DutyAssignment, GateAlert, GateRules, QuotaViolation, Shift
 from linli.lib import scope
+from linli.lib.views import apply_errors, posted_pk
 from linli.registry.models import Compound
 
 # --- access -------------------------------------------------------------------------------------------
@@ -55,21 +55,6 @@ def _checkpoint(user: Any, pk: int) -> Checkpoint:
 
 def _may_set_rules(user: Any, compound: Compound) -> bool:
     return rules.can_set_rules(user) and scope.can_edit(compound, user)
-
-
-def _posted_pk(request: HttpRequest, name: str) -> int:
-    value = request.POST.get(name, "")
-    if not value.isdigit():
-        raise Http404
-    return int(value)
-
-
-def _apply_errors(form: Form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for name, errors in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
 
 
 def _date_param(value: str | None, default: datetime.date) -> datetime.date:
@@ -123,7 +108,7 @@ def rules_edit(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 rules.rules_update(rules=gate_rules, actor=user, request=request, **form.cleaned_data)
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("已保存出入规则"))
                 return redirect("gate:rules", pk=compound.pk)
@@ -183,14 +168,14 @@ def _checkpoint_action(
             form.add_error("name", str(exc))
             return False
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
             return False
         messages.success(request, _("已添加卡口，并按默认班次建立了值班表"))
         return True
     if action not in ("rename", "deactivate", "activate"):
         return False
     checkpoint = scope.get_editable_or_404(
-        Checkpoint.objects.filter(compound=compound), user, pk=_posted_pk(request, "checkpoint")
+        Checkpoint.objects.filter(compound=compound), user, pk=posted_pk(request, "checkpoint")
     )
     try:
         if action == "rename":
@@ -289,7 +274,7 @@ def _duty_action(
                     request=request,
                 )
             except ValidationError as exc:
-                _apply_errors(assign_form, exc)
+                apply_errors(assign_form, exc)
                 return False
             messages.success(request, _("已排班"))
             return True
@@ -297,7 +282,7 @@ def _duty_action(
             assignment = scope.get_editable_or_404(
                 DutyAssignment.objects.filter(shift__checkpoint=checkpoint).select_related("shift"),
                 user,
-                pk=_posted_pk(request, "assignment"),
+                pk=posted_pk(request, "assignment"),
             )
             duty.assignment_remove(assignment=assignment, actor=user, request=request)
             messages.success(request, _("已移除排班"))
@@ -308,13 +293,13 @@ def _duty_action(
             try:
                 duty.shift_create(checkpoint=checkpoint, actor=user, request=request, **shift_form.cleaned_data)
             except ValidationError as exc:
-                _apply_errors(shift_form, exc)
+                apply_errors(shift_form, exc)
                 return False
             messages.success(request, _("已添加班次"))
             return True
         if action in ("shift_save", "shift_delete"):
             shift = scope.get_editable_or_404(
-                Shift.objects.filter(checkpoint=checkpoint), user, pk=_posted_pk(request, "shift")
+                Shift.objects.filter(checkpoint=checkpoint), user, pk=posted_pk(request, "shift")
             )
             if action == "shift_delete":
                 duty.shift_delete(shift=shift, actor=user, request=request)

@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
@@ -34,19 +33,11 @@ from linli.gate.forms_visitors import (
 from linli.gate.models import ExemptPass, Parcel, VehiclePass, Visit
 from linli.lib import scope
 from linli.lib.idnumbers import normalise_id_number
+from linli.lib.views import apply_errors
 from linli.registry.models import Compound, Household, Person
 
 # Service error fields that the forms show under another field.
 FIELD_ALIASES = {"host_household": "host_person", "person": "person_id_number", "visit": None}
-
-
-def _apply_errors(form: Form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        target: str | None = FIELD_ALIASES.get(field, field)
-        form.add_error(target if target in form.fields else None, errors)
 
 
 def _checkpoint_nav(checkpoint: Any) -> dict[str, Any]:
@@ -105,7 +96,7 @@ def exempt_create(request: HttpRequest, pk: int) -> HttpResponse:
                     person=person,
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc, FIELD_ALIASES)
             else:
                 messages.success(request, _("已办理免检通行证，可打印卡片。"))
                 return redirect("gate:exempt_detail", pk=exempt.pk)
@@ -196,7 +187,7 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
                 ),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc, FIELD_ALIASES)
         else:
             if visit.verdict == Verdict.ALLOWED:
                 messages.success(request, _("已登记，请接访住户陪同进入。离开时请销号。"))
@@ -262,7 +253,7 @@ def vehicles(request: HttpRequest, pk: int) -> HttpResponse:
                 uuid=data.get("client_uuid"),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc, FIELD_ALIASES)
         else:
             level = messages.SUCCESS if entry.verdict == Verdict.ALLOWED else messages.ERROR
             verdict = _("放行") if entry.verdict == Verdict.ALLOWED else _("拒绝")
@@ -316,7 +307,7 @@ def vehicle_pass_create(request: HttpRequest, pk: int) -> HttpResponse:
                 household=household, actor=user, plate=form.cleaned_data["plate"]
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc, FIELD_ALIASES)
         else:
             messages.success(
                 request,
@@ -351,7 +342,7 @@ def parcels(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             done = visitors.parcels_pick_up(checkpoint=checkpoint, actor=user, code=form.cleaned_data["code"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc, FIELD_ALIASES)
         else:
             rooms = "、".join(f"{p.household.address} {p.carrier or _('快递')}" for p in done)
             messages.success(request, _("已取件 %(n)s 件：%(rooms)s") % {"n": len(done), "rooms": rooms})
@@ -393,7 +384,7 @@ def parcel_create(request: HttpRequest, pk: int) -> HttpResponse:
                     client_uuid=form.cleaned_data.get("client_uuid"),
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc, FIELD_ALIASES)
             else:
                 if logged.parcel.contactless:
                     messages.warning(

@@ -8,13 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.lib import scope
+from linli.lib.views import apply_errors, posted_pk
 from linli.organisation import selectors, services
 from linli.organisation.forms import ChainForm, CoverSlotForm, GroupMemberForm, ManagingUnitForm, WorkingGroupForm
 from linli.organisation.models import CoverSlot, GroupMember, ManagingUnit, ResponsibilityChain, WorkingGroup
@@ -34,22 +35,6 @@ def _require_organiser(user: Any) -> None:
     _require_staff(user)
     if not services.can_organise(user):
         raise PermissionDenied(_("只有社区干部和街道指挥部可以修改包保责任和工作组"))
-
-
-def _posted_pk(request: HttpRequest, name: str) -> int:
-    value = request.POST.get(name, "")
-    if not value.isdigit():
-        raise Http404
-    return int(value)
-
-
-def _apply_errors(form: Form, exc: ValidationError) -> None:
-    """Put a service's ValidationError on the form, field by field where the form has the field."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field_name, errors in exc.message_dict.items():
-        form.add_error(field_name if field_name in form.fields else None, errors)
 
 
 # --- responsibility chain -----------------------------------------------------------------------------
@@ -128,14 +113,14 @@ def _compound_action(
     user = request.user
     if action == "slot_remove":
         slot = scope.get_editable_or_404(
-            CoverSlot.objects.filter(compound=compound), user, pk=_posted_pk(request, "slot")
+            CoverSlot.objects.filter(compound=compound), user, pk=posted_pk(request, "slot")
         )
         services.cover_slot_remove(slot=slot, actor=user, request=request)
         messages.success(request, _("已删除包保时段"))
         return True
     if action == "unit_remove":
         unit = scope.get_editable_or_404(
-            ManagingUnit.objects.filter(compound=compound), user, pk=_posted_pk(request, "unit")
+            ManagingUnit.objects.filter(compound=compound), user, pk=posted_pk(request, "unit")
         )
         services.managing_unit_remove(unit=unit, actor=user, request=request)
         messages.success(request, _("已删除原管理单位"))
@@ -155,7 +140,7 @@ def _compound_action(
             services.managing_unit_add(compound=compound, actor=user, request=request, **form.cleaned_data)
             messages.success(request, _("已添加原管理单位"))
     except ValidationError as exc:
-        _apply_errors(form, exc)
+        apply_errors(form, exc)
         return False
     return True
 
@@ -225,7 +210,7 @@ def groups(request: HttpRequest) -> HttpResponse:
 def groups_seed(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     _require_organiser(user)
-    community = scope.get_editable_or_404(Community.objects.all(), user, pk=_posted_pk(request, "community"))
+    community = scope.get_editable_or_404(Community.objects.all(), user, pk=posted_pk(request, "community"))
     created = services.working_groups_seed_defaults(community=community, actor=user)
     messages.success(
         request, _("已为%(community)s生成%(count)d个默认工作组") % {"community": community.name, "count": len(created)}
@@ -258,7 +243,7 @@ def group_create(request: HttpRequest) -> HttpResponse:
                     street=street, community=community, actor=user, request=request, **data
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("已创建工作组，请添加组员"))
                 return redirect("org:group_edit", pk=group.pk)
@@ -276,7 +261,7 @@ def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
     member_form = GroupMemberForm(request.POST if action == "member_add" else None, prefix="member")
     if action == "member_remove":
         member = scope.get_editable_or_404(
-            GroupMember.objects.filter(group=group), user, pk=_posted_pk(request, "member")
+            GroupMember.objects.filter(group=group), user, pk=posted_pk(request, "member")
         )
         services.group_member_remove(member=member, actor=user, request=request)
         messages.success(request, _("已移除组员"))
@@ -285,7 +270,7 @@ def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.working_group_update(group=group, actor=user, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("已保存工作组"))
             return redirect("org:group_edit", pk=group.pk)
@@ -293,7 +278,7 @@ def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.group_member_add(group=group, actor=user, request=request, **member_form.cleaned_data)
         except ValidationError as exc:
-            _apply_errors(member_form, exc)
+            apply_errors(member_form, exc)
         else:
             messages.success(request, _("已添加组员"))
             return redirect("org:group_edit", pk=group.pk)

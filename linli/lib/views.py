@@ -1,0 +1,28 @@
+"""Small pieces the pages share: a posted id, and a service's validation errors put on a form."""
+
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import Http404, HttpRequest
+
+
+def posted_pk(request: HttpRequest, name: str) -> int:
+    """The id posted as ``name``; 404 when it is not one (a forged or stale form)."""
+    value = request.POST.get(name, "")
+    if not value.isdigit():
+        raise Http404
+    return int(value)
+
+
+def apply_errors(form: Form, exc: ValidationError, aliases: Mapping[str, str | None] | None = None) -> None:
+    """Put a service's ValidationError on the form, field by field where the form has the field.
+
+    ``aliases`` maps a service's field name to the form field that shows it (None: above the form).
+    """
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field_name, errors in exc.message_dict.items():
+        target = aliases.get(field_name, field_name) if aliases else field_name
+        form.add_error(target if target in form.fields else None, errors)
