@@ -30,6 +30,7 @@ from linli.gate import quota
 from linli.gate.models import Checkpoint, DutyAssignment, Shift, place_kwargs
 from linli.lib import scope
 from linli.lib.idnumbers import clean_phone, mask_phone
+from linli.registry.models import Compound
 
 # Who arranges the roster: the community, its grid workers and the street.
 ROSTER_ROLES = frozenset({Role.STREET_COMMAND, Role.COMMUNITY_WORKER, Role.GRID_WORKER})
@@ -91,26 +92,28 @@ def next_date(shift: Shift, now: datetime.datetime | None = None) -> datetime.da
 # Shifts
 
 
+def default_shifts(checkpoint: Checkpoint, compound: Compound) -> list[Shift]:
+    """The three default shifts of a checkpoint of ``compound``, not yet saved."""
+    return [
+        Shift(
+            checkpoint_id=checkpoint.pk,
+            name=default.name,
+            starts=default.starts,
+            ends=default.ends,
+            min_staff=default.min_staff,
+            order=index,
+            **place_kwargs(compound),
+        )
+        for index, default in enumerate(DEFAULT_SHIFTS)
+    ]
+
+
 def shifts_create_default(checkpoint: Checkpoint) -> list[Shift]:
     """The checkpoint's shifts, creating the three defaults when it has none (idempotent)."""
     existing = list(Shift.objects.filter(checkpoint_id=checkpoint.pk).order_by("order", "starts"))
     if existing:
         return existing
-    Shift.objects.bulk_create(
-        [
-            Shift(
-                checkpoint_id=checkpoint.pk,
-                name=default.name,
-                starts=default.starts,
-                ends=default.ends,
-                min_staff=default.min_staff,
-                order=index,
-                **place_kwargs(checkpoint.compound),
-            )
-            for index, default in enumerate(DEFAULT_SHIFTS)
-        ],
-        ignore_conflicts=True,
-    )
+    Shift.objects.bulk_create(default_shifts(checkpoint, checkpoint.compound), ignore_conflicts=True)
     return list(Shift.objects.filter(checkpoint_id=checkpoint.pk).order_by("order", "starts"))
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from linli.gate import pass_admin
 from linli.gate.choices import HoldReason, QuotaMode, RiskLevel
-from linli.gate.duty import DEFAULT_SHIFTS
+from linli.gate.duty import default_shifts
 from linli.gate.models import Checkpoint, GateRules, HouseholdHold, HouseholdPass, Shift, place_kwargs
 from linli.gate.services import PASS_VALID_DAYS
 from linli.registry.choices import Relation
@@ -80,19 +80,7 @@ def seed_gate(
     )
     by_pk = {compound.pk: compound for compound in compounds}
     Shift.objects.bulk_create(
-        [
-            Shift(
-                checkpoint_id=checkpoint.pk,
-                name=default.name,
-                starts=default.starts,
-                ends=default.ends,
-                min_staff=default.min_staff,
-                order=index,
-                **place_kwargs(by_pk[checkpoint.compound_id]),
-            )
-            for checkpoint in checkpoints
-            for index, default in enumerate(DEFAULT_SHIFTS)
-        ],
+        [shift for checkpoint in checkpoints for shift in default_shifts(checkpoint, by_pk[checkpoint.compound_id])],
         batch_size=1000,
     )
     result.checkpoints = {checkpoint.compound_id: checkpoint for checkpoint in checkpoints}
