@@ -8,6 +8,7 @@ from ninja.errors import AuthenticationError, ValidationError
 from linli.accounts.api import router as accounts_router
 from linli.audit.api import router as audit_router
 from linli.gate.api import routers as gate_routers
+from linli.health.api import routers as health_routers
 from linli.lib.apiauth import AUTH
 from linli.organisation.api import router as organisation_router
 from linli.registry.api import router as registry_router
@@ -30,6 +31,8 @@ api.add_router("/rosters", rosters_router)
 api.add_router("/audit", audit_router)
 for gate_router in gate_routers:
     api.add_router("/gate", gate_router)
+for health_router in health_routers:
+    api.add_router("/health", health_router)
 
 
 @api.exception_handler(AuthenticationError)

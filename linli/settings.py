@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "linli.organisation",
     "linli.rosters",
     "linli.gate",
+    "linli.health",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,7 @@ urlpatterns = [
     path("rosters/", include("linli.rosters.urls")),
     path("audit/", include("linli.audit.urls")),
     path("gate/", include("linli.gate.urls")),
+    path("health/", include("linli.health.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,5 @@
+"""API of the health module (placeholder until written): its routers, mounted at /api/v1/health."""
+
+from ninja import Router
+
+routers: list[Router] = []

@@ -1,0 +1,5 @@
+"""Pages of the health module (placeholder until written)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
