@@ -24,6 +24,7 @@ from linli.accounts.choices import Role
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
 from linli.gate.choices import HoldReason
+from linli.gate.models import HouseholdHold
 from linli.gate.services import hold_release, hold_set
 from linli.health import rules
 from linli.health.choices import (
@@ -33,12 +34,14 @@ from linli.health.choices import (
     CaseSource,
     Category,
     CommunityStatus,
+    ContactKind,
     EmergencyLevel,
     EscalationStatus,
     EscalationStep,
     MonitorSource,
     OrderStatus,
     Place,
+    PointKind,
     SealLevel,
     Symptom,
     TestResult,
@@ -84,9 +87,44 @@ def _actor(actor: Any) -> Any:
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
+def _placed(household: Household) -> dict[str, Any]:
+    """A record's placement fields, with the household itself (so that the audit need not fetch it)."""
+    placed = household_kwargs(household)
+    del placed["household_id"]
+    return {**placed, "household": household}
+
+
 def _household(person: Person) -> Household:
     household = person.household
     return household
+
+
+# ----------------------------------------------------------------------------------------------
+# Isolation sites (H2: centralized isolation)
+
+
+def isolation_site_add(
+    *, street: Any, name: str, actor: Any, address: str = "", rooms: int = 0, phone: str = ""
+) -> IsolationSite:
+    """Add a centralized isolation site to the street's list; audited."""
+    site = IsolationSite(
+        street_id=getattr(street, "pk", street),
+        name=(name or "").strip(),
+        address=(address or "").strip(),
+        rooms=rooms,
+        phone=(phone or "").strip(),
+    )
+    site.full_clean()
+    with transaction.atomic():
+        site.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=site,
+            changes={"name": site.name, "rooms": rooms},
+            street_id=site.street_id,
+        )
+    return site
 
 
 # ----------------------------------------------------------------------------------------------
@@ -113,19 +151,23 @@ def key_person_register(
     site: IsolationSite | None = None,
     room: str = "",
     start_order: bool = True,
+    starts_on: datetime.date | None = None,
     now: datetime.datetime | None = None,
 ) -> Registration:
     """Register a key person and apply the street's rule for the category (H1, H2).
 
     ``category=None`` classifies a returnee from ``origin`` and the person's travel records against
     the street's risk areas (H1): high/medium/low-risk returnee. When the rule has days, an order
-    starts at once (on the arrival day when given, else today).
+    starts at once: on ``starts_on`` when given (a close contact's last contact), else on the
+    arrival day when given, else today.
     """
     today = _today(now)
     household = _household(person)
     finding = None
     if arrived_on is not None and arrived_on > today:
         raise ValidationError({"arrived_on": _("到达日期不能晚于今天")})
+    if starts_on is not None and starts_on > today:
+        raise ValidationError({"starts_on": _("开始日期不能晚于今天")})
     if category is None:
         history: list[tuple[datetime.date | None, str]] = [(arrived_on, origin)] if origin else []
         history += [(t.date, t.place) for t in person.travel.all()]
@@ -149,7 +191,7 @@ def key_person_register(
             case=case,
             note=note,
             registered_by=_actor(actor),
-            **household_kwargs(household),
+            **_placed(household),
         )
         audit_record(
             actor=actor,
@@ -163,13 +205,13 @@ def key_person_register(
         order = None
         tests: list[TestTask] = []
         if rule.days > 0 and start_order:
-            order = order_start(key_person, starts_on=arrived_on or today, actor=actor, site=site, room=room, now=now)
+            order = order_start(
+                key_person, starts_on=starts_on or arrived_on or today, actor=actor, site=site, room=room, now=now
+            )
         elif rule.test_within_days:
             # Low-risk returnee: a negative test from the last N days, checked once on arrival.
             tests.append(
-                TestTask.objects.create(
-                    person=person, sequence=1, due_on=arrived_on or today, **household_kwargs(household)
-                )
+                TestTask.objects.create(person=person, sequence=1, due_on=arrived_on or today, **_placed(household))
             )
     return Registration(key_person=key_person, order=order, finding=finding, tests=tests)
 
@@ -205,7 +247,7 @@ def order_start(
             reports_per_day=rule.reports_per_day,
             holds_pass=rule.place in HOME_PLACES,
             started_by=_actor(actor),
-            **household_kwargs(household),
+            **_placed(household),
         )
         try:
             with transaction.atomic():
@@ -218,7 +260,7 @@ def order_start(
                 order=order,
                 sequence=sequence,
                 due_on=starts_on + datetime.timedelta(days=day - 1),
-                **household_kwargs(household),
+                **_placed(household),
             )
         if order.reports_per_day:
             # From tomorrow (H3): the day of registration is not chased.
@@ -229,7 +271,7 @@ def order_start(
                 starts_on=max(starts_on, _today(now)) + datetime.timedelta(days=1),
                 ends_on=order.planned_end,
                 reports_per_day=order.reports_per_day,
-                **household_kwargs(household),
+                **_placed(household),
             )
         audit_record(
             actor=actor,
@@ -248,7 +290,7 @@ def order_extend(order: QuarantineOrder, *, days: int, reason: str, actor: Any) 
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("请填写延期原因")})
-    if not isinstance(days, int) or days < 1 or days > 60:
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:
         raise ValidationError({"days": _("延长天数须在 1 到 60 之间")})
     with transaction.atomic():
         order = QuarantineOrder.objects.select_for_update().get(pk=order.pk)
@@ -267,6 +309,11 @@ def order_extend(order: QuarantineOrder, *, days: int, reason: str, actor: Any) 
             created_by=_actor(actor),
         )
         Monitoring.objects.filter(order=order).update(ends_on=order.planned_end)
+        # The new period's last day gets a test (as the rule's last test day is the period's last
+        # day): a release needs a negative result taken after the reason for the extension.
+        last_day = order.planned_end - datetime.timedelta(days=1)
+        if not TestTask.objects.filter(order=order, due_on=last_day).exists():
+            _order_test_create(order, due_on=last_day)
         # Signatures given for the old end no longer stand.
         order.signatures.all().delete()
         audit_record(
@@ -307,18 +354,40 @@ def test_result_record(task: TestTask, *, result: str, actor: Any, now: datetime
     return task
 
 
+def _order_test_create(order: QuarantineOrder, *, due_on: datetime.date) -> TestTask:
+    sequence = (order.tests.order_by("-sequence").values_list("sequence", flat=True).first() or 0) + 1
+    return TestTask.objects.create(
+        person_id=order.person_id,
+        order=order,
+        sequence=sequence,
+        due_on=due_on,
+        street_id=order.street_id,
+        community_id=order.community_id,
+        grid_id=order.grid_id,
+        compound_id=order.compound_id,
+        building_id=order.building_id,
+        unit_id=order.unit_id,
+        household_id=order.household_id,
+    )
+
+
 def test_add(order: QuarantineOrder, *, due_on: datetime.date, actor: Any) -> TestTask:
-    """An extra test for an order (a release needs a negative latest test)."""
+    """An extra test for an active order (a release needs a negative latest test)."""
     with transaction.atomic():
-        sequence = (order.tests.order_by("-sequence").values_list("sequence", flat=True).first() or 0) + 1
-        task = TestTask.objects.create(
-            person_id=order.person_id,
-            order=order,
-            sequence=sequence,
-            due_on=due_on,
-            **household_kwargs(order.household),
+        order = QuarantineOrder.objects.select_for_update().get(pk=order.pk)
+        if order.status != OrderStatus.ACTIVE:
+            raise ValidationError(_("该隔离已结束，不能再安排检测"))
+        if due_on < order.starts_on:
+            raise ValidationError({"due_on": _("检测日期不能早于隔离开始日期")})
+        task = _order_test_create(order, due_on=due_on)
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=task,
+            changes={"due_on": str(due_on)},
+            street_id=order.street_id,
+            community_id=order.community_id,
         )
-        audit_record(actor=actor, action=AuditAction.CREATE, obj=task, changes={"due_on": str(due_on)})
     return task
 
 
@@ -457,6 +526,10 @@ def _monitoring_stop(monitorings: Any, today: datetime.date) -> None:
     monitorings.filter(Q(ends_on__isnull=True) | Q(ends_on__gt=yesterday)).update(ends_on=yesterday)
 
 
+# The ``source`` of the gate holds this module sets and releases.
+HOLD_SOURCE = "health"
+
+
 def sync_household_holds(household: Household, *, actor: Any) -> None:
     """Make the household's gate holds match its orders and seals (the gate refuses with the reason).
 
@@ -465,15 +538,34 @@ def sync_household_holds(household: Household, *, actor: Any) -> None:
     """
     home = QuarantineOrder.objects.filter(household=household, status=OrderStatus.ACTIVE, holds_pass=True).exists()
     sealed = SealedHousehold.objects.filter(household=household, active=True).exists()
+    # Only holds this module set are ours to release: a hold set by hand at the gate (or an
+    # imported one) stays until someone releases it there.
+    ours = set(
+        HouseholdHold.objects.filter(household=household, released_at__isnull=True, source=HOLD_SOURCE).values_list(
+            "reason", flat=True
+        )
+    )
     for reason, wanted in ((HoldReason.HOME_OBSERVATION, home), (HoldReason.SEALED, sealed)):
         if wanted:
-            hold_set(household=household, reason=reason, actor=actor, source="health")
-        else:
+            hold_set(household=household, reason=reason, actor=actor, source=HOLD_SOURCE)
+        elif reason in ours:
             hold_release(household=household, reason=reason, actor=actor)
 
 
 # ----------------------------------------------------------------------------------------------
 # Temperatures (H3)
+
+
+def _decimal(value: Any, *, places: Decimal) -> Decimal | None:
+    """``value`` as a finite decimal rounded to ``places``, or None (NaN and infinities included:
+    a NaN compares by raising, not by answering False)."""
+    try:
+        number = Decimal(str(value).strip())
+        if not number.is_finite():
+            return None
+        return number.quantize(places)
+    except (ArithmeticError, ValueError):
+        return None
 
 
 def slot_for(street_id: int, moment: datetime.datetime) -> int:
@@ -516,10 +608,9 @@ def temperature_report(
     moment = _now(now)
     household = _household(person)
     settings = rules.settings_for(household.street_id)
-    try:
-        value = Decimal(str(temperature)).quantize(Decimal("0.1"))
-    except Exception:  # noqa: BLE001 — any unparsable input is the user's typo
-        raise ValidationError({"temperature": _("请填写体温，如 36.5")}) from None
+    value = _decimal(temperature, places=Decimal("0.1"))
+    if value is None:
+        raise ValidationError({"temperature": _("请填写体温，如 36.5")})
     if not Decimal("34.0") <= value <= Decimal("43.0"):
         raise ValidationError({"temperature": _("体温须在 34.0 到 43.0 ℃ 之间，请核对")})
     day = date or timezone.localdate(moment)
@@ -538,14 +629,15 @@ def temperature_report(
         updated = report is not None
         before = str(report.temperature) if report else None
         if report is None:
-            report = TemperatureReport(person=person, date=day, slot=the_slot, **household_kwargs(household))
+            report = TemperatureReport(person=person, date=day, slot=the_slot, **_placed(household))
         report.temperature = value
         report.symptoms = clean
         report.fever = fever
         report.reported_at = moment
         report.reported_by = _actor(actor)
         report.by_proxy = not own
-        report.late = moment > deadline
+        # A correction does not change whether the slot was reported in time.
+        report.late = report.late if updated else moment > deadline
         report.save()
         audit_record(
             actor=actor,
@@ -581,9 +673,9 @@ def escalation_open(
     household = _household(person)
     settings = rules.settings_for(household.street_id)
     with transaction.atomic():
-        existing = (
-            FeverEscalation.objects.select_for_update().filter(person=person, status=EscalationStatus.OPEN).first()
-        )
+        # One open escalation per person: concurrent fevers of one person queue on the person's row.
+        Person.objects.select_for_update().filter(pk=person.pk).exists()
+        existing = FeverEscalation.objects.filter(person=person, status=EscalationStatus.OPEN).first()
         if existing is not None:
             if temperature is not None and (existing.temperature is None or temperature > existing.temperature):
                 existing.temperature = temperature
@@ -596,7 +688,7 @@ def escalation_open(
             source=source[:20],
             opened_at=moment,
             opened_by=_actor(actor),
-            **household_kwargs(household),
+            **_placed(household),
         )
         EscalationStepRecord.objects.bulk_create(
             [
@@ -749,7 +841,18 @@ def contact_add(
     site: IsolationSite | None = None,
     now: datetime.datetime | None = None,
 ) -> CloseContact:
-    """Link a close contact to a case and, in the same step, register them as a key person (H6)."""
+    """Link a close contact to a case and, in the same step, register them as a key person (H6).
+
+    The close contact's observation (H2: 14 days centralized) counts from the last contact when it
+    is known, else from today.
+    """
+    errors: dict[str, str] = {}
+    if kind not in ContactKind.values:
+        errors["kind"] = _("请选择接触方式")
+    if last_contact_on is not None and last_contact_on > _today(now):
+        errors["last_contact_on"] = _("末次接触日期不能晚于今天")
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -767,6 +870,7 @@ def contact_add(
                 category=Category.CLOSE_CONTACT,
                 actor=actor,
                 arrived_on=None,
+                starts_on=last_contact_on,
                 case=case,
                 site=site,
                 start_order=not QuarantineOrder.objects.filter(person=person, status=OrderStatus.ACTIVE).exists(),
@@ -820,15 +924,16 @@ def point_add(
             "start": window[0].isoformat(),
             "end": window[1].isoformat(),
         }
-    try:
-        stay = Decimal(str(hours))
-    except Exception:  # noqa: BLE001
-        stay = Decimal("0")
-    if stay <= POINT_MIN_HOURS:
+    if kind not in PointKind.values:
+        errors["kind"] = _("请选择疫点类型")
+    stay = _decimal(hours, places=Decimal("0.1"))
+    if stay is None or stay <= POINT_MIN_HOURS:
         errors["hours"] = _("停留超过 1 小时的场所才列为疫点")
+    elif stay > Decimal("999.9"):
+        errors["hours"] = _("停留小时数过大，请核对")
     if not (place or "").strip():
         errors["place"] = _("请填写地点")
-    if errors:
+    if errors or stay is None:
         raise ValidationError(errors)
     with transaction.atomic():
         point = EpidemicPoint.objects.create(
@@ -935,8 +1040,8 @@ def classify(
     for index, case in enumerate(counted):
         groups.setdefault(find(index), []).append(case)
     outbreaks = [g for g in groups.values() if len(g) >= 2]
-    in_outbreak = {c.pk for g in outbreaks for c in g}
-    sporadic = [c for c in counted if c.pk not in in_outbreak]
+    # By position, not pk: a preview may classify cases not saved yet (their pk is None).
+    sporadic = [c for index, c in enumerate(counted) if len(groups[find(index)]) < 2]
     sporadic_unknown = [c for c in sporadic if c.source == CaseSource.UNKNOWN]
     large = [g for g in outbreaks if len(g) >= large_outbreak_cases]
 
@@ -998,9 +1103,9 @@ def status_of(community: Community, *, now: datetime.datetime | None = None) -> 
 
 def status_refresh(community: Community, *, now: datetime.datetime | None = None) -> StatusFinding:
     """Recompute the status; a change (or a different set of cases) is recorded in the history."""
-    finding = status_of(community, now=now)
     with transaction.atomic():
         Community.objects.select_for_update().filter(pk=community.pk).exists()
+        finding = status_of(community, now=now)
         last = StatusRecord.objects.filter(community=community).order_by("-since", "-pk").first()
         if last is None or last.status != finding.status or last.case_ids != finding.case_ids:
             if last is not None or finding.status != CommunityStatus.NO_CASE:
@@ -1082,6 +1187,14 @@ def seal_suggestions(community: Community, *, now: datetime.datetime | None = No
     return suggestions
 
 
+# What each seal level seals.
+SEAL_TARGETS: dict[SealLevel, type[Household] | type[Unit] | type[Building]] = {
+    SealLevel.HOUSEHOLD: Household,
+    SealLevel.UNIT: Unit,
+    SealLevel.BUILDING: Building,
+}
+
+
 def _seal_households(level: str, target: Household | Unit | Building) -> list[Household]:
     if level == SealLevel.HOUSEHOLD:
         return [target]  # type: ignore[list-item]
@@ -1101,18 +1214,25 @@ def seal_create(
     """Seal a household, unit or building (H7), confirmed by ``actor``.
 
     Every household in it: passes held (the gate refuses "封控"), flagged for contactless supplies,
-    every member tested today and reporting a temperature once a day; disinfection twice a day.
+    every member tested today and reporting a temperature once a day (twice in a sealed building,
+    H3); disinfection twice a day.
     """
     moment = _now(now)
     today = timezone.localdate(moment)
     if level not in SealLevel.values:
         raise ValidationError({"level": _("请选择封控范围")})
-    households = _seal_households(level, target)
-    if not households:
-        raise ValidationError(_("该范围内没有住户"))
-    first = households[0]
+    kind = SEAL_TARGETS[SealLevel(level)]
+    if not isinstance(target, kind):
+        raise ValidationError({"target": _("封控对象与封控范围不符")})
     with transaction.atomic():
-        active = Seal.objects.select_for_update().filter(unsealed_at__isnull=True, level=level)
+        # One seal of a target at a time: two workers confirming the same unit queue on its row
+        # (a lock on the active seals would lock nothing while there are none).
+        kind.objects.select_for_update().filter(pk=target.pk).exists()
+        households = _seal_households(level, target)
+        if not households:
+            raise ValidationError(_("该范围内没有住户"))
+        first = households[0]
+        active = Seal.objects.filter(unsealed_at__isnull=True, level=level)
         same = {
             SealLevel.HOUSEHOLD: active.filter(household_id=target.pk),
             SealLevel.UNIT: active.filter(unit_id=target.pk),
@@ -1134,8 +1254,19 @@ def seal_create(
             sealed_at=moment,
             sealed_by=_actor(actor),
         )
-        SealedHousehold.objects.bulk_create([SealedHousehold(seal=seal, **household_kwargs(h)) for h in households])
-        members = list(Person.objects.filter(household__in=households).select_related("household"))
+        SealedHousehold.objects.bulk_create([SealedHousehold(seal=seal, **_placed(h)) for h in households])
+        everyone = list(Person.objects.filter(household__in=households).select_related("household"))
+        # The unit's cases are in hospital and already positive: the seal neither tests nor chases
+        # them (a positive seal test of theirs would keep the unit sealed for ever).
+        window = rules.settings_for(first.street_id).status_window_days
+        cases = set(
+            Case.objects.filter(
+                person_id__in=[p.pk for p in everyone], confirmed_on__gt=today - datetime.timedelta(days=window)
+            ).values_list("person_id", flat=True)
+        )
+        if case is not None and case.person_id:
+            cases.add(case.person_id)
+        members = [p for p in everyone if p.pk not in cases]
         Monitoring.objects.bulk_create(
             [
                 Monitoring(
@@ -1143,20 +1274,26 @@ def seal_create(
                     source=MonitorSource.SEAL,
                     seal=seal,
                     starts_on=today,
-                    reports_per_day=1,
-                    **household_kwargs(p.household),
+                    reports_per_day=rules.SEAL_REPORTS_PER_DAY[SealLevel(level)],
+                    **_placed(p.household),
                 )
                 for p in members
             ]
         )
         TestTask.objects.bulk_create(
-            [TestTask(person=p, seal=seal, sequence=1, due_on=today, **household_kwargs(p.household)) for p in members]
+            [TestTask(person=p, seal=seal, sequence=1, due_on=today, **_placed(p.household)) for p in members]
         )
         audit_record(
             actor=actor,
             action=AuditAction.CREATE,
             obj=seal,
-            changes={"level": level, "target": target.pk, "households": len(households), "people": len(members)},
+            changes={
+                "level": level,
+                "target": target.pk,
+                "households": len(households),
+                "people": len(members),
+                "cases": len(cases),
+            },
             street_id=first.street_id,
             community_id=first.community_id,
         )

@@ -16,6 +16,7 @@ from linli.audit.models import AuditEvent
 from linli.gate import keys, pass_admin, passes, services
 from linli.gate.choices import QuotaMode, RiskLevel
 from linli.gate.models import Checkpoint, GateRules, HouseholdHold, HouseholdPass, OutingTicket, Shift
+from linli.health.models import QuarantineOrder, SealedHousehold
 from linli.registry.demo import SeedResult, seed_demo
 from linli.registry.models import Compound, Household
 
@@ -57,10 +58,15 @@ def test_the_guard_works_at_its_compounds_checkpoint_and_the_resident_can_go_out
     guard = User.objects.get(username="menwei")
     assert guard.checkpoint is not None and guard.checkpoint.compound_id == guard.compound_id
     assert seeded.resident is not None and seeded.resident.household_id is not None
-    holds = HouseholdHold.objects.filter(released_at__isnull=True)
-    assert holds.count() == 4
-    assert {hold.compound_id for hold in holds} == {guard.compound_id}
-    assert sorted(hold.reason for hold in holds) == ["home_observation", "home_observation", "sealed", "sealed"]
+    # The holds come from the health demo's orders and seals (linli/health/demo.py), not raw rows.
+    holds = list(HouseholdHold.objects.filter(released_at__isnull=True))
+    home = set(QuarantineOrder.objects.filter(status="active", holds_pass=True).values_list("household_id", flat=True))
+    sealed = set(SealedHousehold.objects.filter(active=True).values_list("household_id", flat=True))
+    assert len(home) == 2 and sealed
+    assert {hold.household_id for hold in holds if hold.reason == "home_observation"} == home
+    assert {hold.household_id for hold in holds if hold.reason == "sealed"} == sealed
+    assert {hold.source for hold in holds} == {"health"}
+    assert {hold.compound_id for hold in holds if hold.reason == "home_observation"} == {guard.compound_id}
     assert services.active_hold(seeded.resident.household_id) is None
 
     client = Client()
@@ -70,6 +76,16 @@ def test_the_guard_works_at_its_compounds_checkpoint_and_the_resident_can_go_out
     client.force_login(seeded.resident)
     my_pass = client.get(reverse("gate:my_pass")).content.decode()
     assert "<svg" in my_pass
+
+
+def test_without_the_health_demo_the_gate_seeds_its_own_holds(db: None) -> None:
+    seed_demo(households=120, seed=7, health=False)
+    guard = User.objects.get(username="menwei")
+    holds = HouseholdHold.objects.filter(released_at__isnull=True)
+    assert holds.count() == 4
+    assert {hold.compound_id for hold in holds} == {guard.compound_id}
+    assert sorted(hold.reason for hold in holds) == ["home_observation", "home_observation", "sealed", "sealed"]
+    assert not QuarantineOrder.objects.exists() and not SealedHousehold.objects.exists()
 
 
 def test_the_ticket_compound_has_this_periods_tickets(seeded: SeedResult) -> None:
@@ -82,7 +98,8 @@ def test_the_ticket_compound_has_this_periods_tickets(seeded: SeedResult) -> Non
 
 
 def test_the_seed_still_writes_one_audit_event(seeded: SeedResult) -> None:
-    event = AuditEvent.objects.get()
+    # One for the bulk rows; the health demo's writes are audited as the demo accounts that made them.
+    event = AuditEvent.objects.get(model="registry.demo")
     assert event.changes["passes"] == seeded.households
     assert event.changes["checkpoints"] == Compound.objects.count()
 

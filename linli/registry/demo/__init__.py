@@ -83,12 +83,17 @@ def seed_demo(
     now: datetime.datetime | None = None,
     progress: Callable[[str], None] | None = None,
     gate: bool = True,
+    health: bool | None = None,
 ) -> SeedResult:
     """Build the demo street with ``households`` households, its people and the demo accounts.
 
     ``gate``: also the checkpoints, rules, passes and holds of the gate (``demo/gate.py``); signing a
     pass per household costs about as much as writing its people, so big benchmark seeds leave it out.
+    ``health``: also the health module's demo (``linli/health/demo.py``: risk areas, returnees under
+    orders, today's temperatures, a case and its sealed unit), written through its services and
+    audited as the demo accounts; it defaults to ``gate``, so the benchmark seeds stay plain.
     """
+    health = gate if health is None else health
     if households < 1:
         raise ValueError("households must be at least 1")
     if Street.objects.filter(code=STREET_CODE).exists():
@@ -119,7 +124,12 @@ def seed_demo(
         accounts, resident = _create_accounts(street, pools, rng)
         # A separate generator, so adding organisation data leaves the people of a seed unchanged.
         seed_organisation(street, pools, random.Random(seed + 1))
-        gate_counts = _seed_gate(street, accounts, resident, random.Random(seed + 2), now, say) if gate else {}
+        gate_counts = (
+            _seed_gate(street, accounts, resident, random.Random(seed + 2), now, say, raw_holds=not health)
+            if gate
+            else {}
+        )
+        health_counts = _seed_health(street, accounts, resident, random.Random(seed + 3), now, say) if health else {}
         audit_record(
             actor="seed_demo",
             action=AuditAction.IMPORT,
@@ -132,6 +142,7 @@ def seed_demo(
                 "seed": seed,
                 "resident_user_id": resident.pk if resident else None,
                 **gate_counts,
+                **health_counts,
             },
             street_id=street.pk,
         )
@@ -163,6 +174,7 @@ def _seed_gate(
     rng: random.Random,
     now: datetime.datetime,
     say: Callable[[str], None],
+    raw_holds: bool = True,
 ) -> dict[str, int]:
     """The gate of every compound; the demo guard is bound to its compound's checkpoint."""
     from linli.registry.demo.gate import bind_guard, seed_gate
@@ -171,11 +183,42 @@ def _seed_gate(
     guard_compound = guard.compound if guard is not None else None
     keep_free = {resident.household_id} if resident is not None and resident.household_id else set()
     seeded = seed_gate(
-        street, rng, guard_compound=guard_compound, keep_free=keep_free, today=timezone.localdate(now), say=say
+        street,
+        rng,
+        guard_compound=guard_compound,
+        keep_free=keep_free,
+        today=timezone.localdate(now),
+        say=say,
+        holds=raw_holds,
     )
     if guard is not None and guard_compound is not None:
         bind_guard(guard.username, seeded.checkpoints.get(guard_compound.pk))
     return {"checkpoints": len(seeded.checkpoints), "passes": seeded.passes, "holds": seeded.holds}
+
+
+def _seed_health(
+    street: Street,
+    accounts: list[User],
+    resident: User | None,
+    rng: random.Random,
+    now: datetime.datetime,
+    say: Callable[[str], None],
+) -> dict[str, int]:
+    """The health demo in the demo guard's compound, the resident's household left free."""
+    from linli.health.demo import seed_health
+
+    guard = next((user for user in accounts if user.role == Role.GATE_GUARD), None)
+    keep_free = {resident.household_id} if resident is not None and resident.household_id else set()
+    seeded = seed_health(
+        street,
+        compound=guard.compound if guard is not None else None,
+        accounts=accounts,
+        keep_free=keep_free,
+        rng=rng,
+        now=now,
+        say=say,
+    )
+    return seeded.counts()
 
 
 def _create_accounts(street: Street, pools: NamePools, rng: random.Random) -> tuple[list[User], User | None]:

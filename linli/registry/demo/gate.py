@@ -49,8 +49,13 @@ def seed_gate(
     keep_free: set[int],
     today: datetime.date | None = None,
     say: Callable[[str], None] = lambda message: None,
+    holds: bool = True,
 ) -> GateSeed:
-    """Checkpoints, rules, passes, holds and tickets for every compound of the street."""
+    """Checkpoints, rules, passes, holds and tickets for every compound of the street.
+
+    ``holds=False`` leaves out the raw demo holds: the health demo (``linli/health/demo.py``) holds
+    the passes of its sealed and home-observation households through its orders and seals instead.
+    """
     today = today or timezone.localdate()
     result = GateSeed()
     compounds = list(Compound.objects.filter(street=street).order_by("code"))
@@ -88,7 +93,7 @@ def seed_gate(
     result.passes = _seed_passes(street, today)
     say(f"卡口 {len(checkpoints)} 个，通行证 {result.passes:,} 张")
 
-    if guard_compound is not None:
+    if guard_compound is not None and holds:
         candidates = list(Household.objects.filter(compound=guard_compound).exclude(pk__in=keep_free).order_by("pk"))
         chosen = rng.sample(candidates, min(len(DEMO_HOLDS), len(candidates)))
         HouseholdHold.objects.bulk_create(

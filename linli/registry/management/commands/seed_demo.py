@@ -1,4 +1,4 @@
-"""manage.py seed_demo --households N [--seed S] [--if-empty] [--no-gate]: build the demo street 和平街道."""
+"""manage.py seed_demo --households N [--seed S] [--if-empty] [--no-gate] [--no-health]: the demo street 和平街道."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ class Command(BaseCommand):
             help="不生成卡口、通行证（大规模基准测试用）/ leave out the gate: checkpoints, passes, holds",
         )
         parser.add_argument(
+            "--no-health",
+            action="store_true",
+            help="不生成健康监测演示数据 / leave out the health demo: risk areas, key persons, a case and a seal",
+        )
+        parser.add_argument(
             "--if-empty", action="store_true", help="已有街道时不做任何事 / do nothing when any street exists"
         )
 
@@ -34,6 +39,12 @@ class Command(BaseCommand):
             raise CommandError("户数至少为 1 / --households must be at least 1")
         say = self.stdout.write if options["verbosity"] > 0 else None
         try:
-            seed_demo(households=options["households"], seed=options["seed"], progress=say, gate=not options["no_gate"])
+            seed_demo(
+                households=options["households"],
+                seed=options["seed"],
+                progress=say,
+                gate=not options["no_gate"],
+                health=not options["no_gate"] and not options["no_health"],
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
