@@ -83,6 +83,13 @@ class User(AbstractUser):
         return self.is_superuser or self.role in GATE_ROLES
 
     @property
+    def works_in_health(self) -> bool:
+        """Staff who see the health module's pages (see linli.health.permissions)."""
+        from linli.health.permissions import VIEW_ROLES
+
+        return self.is_superuser or self.role in VIEW_ROLES
+
+    @property
     def is_back_office(self) -> bool:
         return self.is_superuser or self.role in ADMIN_ROLES
 

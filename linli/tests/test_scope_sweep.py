@@ -65,6 +65,7 @@ from linli.gate.models import (
     VehiclePass,
     Visit,
 )
+from linli.health import models as health_models
 from linli.lib.testing import Personas, make_id_number, make_phone
 from linli.organisation import services as org_services
 from linli.organisation.models import CoverSlot, GroupMember, ManagingUnit, ResponsibilityChain, WorkingGroup
@@ -146,6 +147,8 @@ class C2:
     markers: tuple[str, ...] = ()
     # The gate's C2 records (checkpoint, pass, …), planted by plant_gate().
     gate: dict[str, Any] = field(default_factory=dict)
+    # The health pages' C2 records (order, escalation, …), planted by plant_health().
+    health: dict[str, Any] = field(default_factory=dict)
 
     @property
     def community(self) -> Community:
@@ -274,8 +277,11 @@ def build_c2(personas: Personas, upload_dir: Path) -> C2:
     plant_gate(c2)
     plant_duty(c2)
     plant_desk(c2)
+    plant_health(c2)
+    plant_health_api(c2)
     c2.markers = (
         *c2.gate.get("markers", ()),
+        *c2.health.get("markers", ()),
         tree.c2.name,
         tree.p3.name,
         PERSON_NAME,
@@ -444,6 +450,192 @@ def plant_desk(c2: C2) -> None:
     )
 
 
+# The health pages' C2 records (H1–H3): what each refused account must not see or change.
+HEALTH_ORIGIN = "团结机密来源地"
+
+
+def plant_health(c2: C2) -> None:
+    """C2's person under home health monitoring since yesterday (due today, not reported), with a fever escalation."""
+    from linli.health import rules as health_rules
+    from linli.health import services as health_services
+    from linli.health.choices import Category
+    from linli.health.models import IsolationSite
+
+    tree, actor = c2.personas.tree, c2.personas.outsider
+    yesterday = timezone.now() - datetime.timedelta(days=1)
+    # Home health monitoring holds no pass: the gate's controls still issue and scan C2's pass.
+    registration = health_services.key_person_register(
+        c2.person,
+        category=Category.RETURNEE_MONITORING,
+        origin=HEALTH_ORIGIN,
+        arrived_on=timezone.localdate(yesterday),
+        actor=actor,
+        now=yesterday,
+    )
+    order = registration.order
+    assert order is not None and not order.holds_pass
+    escalation = health_services.escalation_open(c2.person, temperature=Decimal("38.5"), source="入户摸排", actor=actor)
+    c2.health.update(
+        order=order,
+        task=order.tests.order_by("sequence").first(),
+        escalation=escalation,
+        # The street's tables are the street's, not C2's: a rule and a site to fill their edit pages with.
+        rule=health_rules.rule_for(tree.street, Category.CLOSE_CONTACT),
+        site=IsolationSite.objects.create(street=tree.street, name="街道集中隔离点", rooms=10),
+        markers=(HEALTH_ORIGIN,),
+    )
+
+
+# The health API's C2 records (H1–H8): each targeted endpoint is filled with one, and C2's worker's
+# control runs them in the schema's order (sign, extend, end; unseal, then seal again).
+API_RETURNEE = "令狐接口隔离"
+API_PATIENT = "公孙接口病例"
+API_CASE = "公孙机密病例"
+API_POINT = "团结接口疫点"
+API_COMPANY = "团结接口物业"
+API_ROOM = "B913"
+
+
+def plant_health_api(c2: C2) -> None:
+    """In a building of C2's own: a returnee whose 14 days end today (tests negative, so the control can
+    sign), a confirmed case with an epidemic point, the unit sealed (tests negative, so it can be
+    unsealed), a property emergency level, and a risk area of the street."""
+    from linli.health import rules as health_rules
+    from linli.health import services as health_services
+    from linli.health.choices import Category
+
+    tree, actor = c2.personas.tree, c2.personas.outsider
+    today = timezone.localdate()
+    building = registry_services.building_create(compound=tree.p3, name="团结接口楼", actor=actor)
+    unit = registry_services.unit_create(building=building, name="1单元", actor=actor)
+    household = registry_services.household_create(unit=unit, room=API_ROOM, actor=actor)
+    returnee = registry_services.person_create(
+        household=household,
+        actor=actor,
+        name=API_RETURNEE,
+        id_number=make_id_number("19770707"),
+        phone=make_phone(),
+        relation=Relation.HOUSEHOLDER.value,
+    )
+    patient = registry_services.person_create(household=household, actor=actor, name=API_PATIENT)
+    order = health_services.key_person_register(
+        returnee, category=Category.MEDIUM_RISK_RETURNEE, arrived_on=today - datetime.timedelta(days=14), actor=actor
+    ).order
+    assert order is not None
+    for task in order.tests.all():
+        health_services.test_result_record(task, result="negative", actor=actor)
+    case = health_services.case_record(
+        community=tree.c2,
+        person=patient,
+        name=API_CASE,
+        kind="confirmed",
+        onset_date=today - datetime.timedelta(days=2),
+        confirmed_on=today,
+        source="known",
+        actor=actor,
+    )
+    health_services.point_add(case, kind="office", place=API_POINT, visited_on=today, hours="2", actor=actor)
+    seal = health_services.seal_create(level="unit", target=unit, actor=actor, case=case)
+    for task in seal.tests.all():
+        health_services.test_result_record(task, result="negative", actor=actor)
+    assert not health_services.release_blockers(order) and not health_services.unseal_blockers(seal)
+    c2.health["api"] = {
+        "order": order,
+        "task": order.tests.order_by("sequence").first(),
+        "case": case,
+        "seal": seal,
+        "unit": unit,
+        "building": building,
+        "emergency": health_services.emergency_set(community=tree.c2, company=API_COMPANY, level=3, actor=actor),
+        # The street's, not C2's: only the street command may end it (the control too is refused).
+        "area": health_rules.risk_area_add(
+            street=tree.street, county="团结接口县", name="某镇", level="high", starts_on=today, actor=actor
+        ),
+    }
+    c2.health["markers"] = (
+        *c2.health.get("markers", ()),
+        API_RETURNEE,
+        API_PATIENT,
+        API_CASE,
+        API_POINT,
+        API_COMPANY,
+        API_ROOM,
+        returnee.phone,
+        returnee.id_number or "",
+    )
+
+
+# The control pages' C2 records (H5–H8), planted on first use by c2_control().
+CONTROL_CASE = "司徒病例"
+CONTROL_CLUSTER = "团结机密聚集"
+CONTROL_POINT = "团结机密疫点"
+CONTROL_SEAL_REASON = "团结机密封控"
+CONTROL_COMPANY = "团结机密物业"
+
+
+def c2_control(c2: C2) -> dict[str, Any]:
+    """C2's case (C2's person, with a close contact and an epidemic point), a sealed household and a
+    property emergency, made by C2's own worker the first time a page entry asks; their words are markers."""
+    if "control" in c2.health:
+        return c2.health["control"]
+    from linli.health import services as health_services
+
+    tree, actor = c2.personas.tree, c2.personas.outsider
+    today = timezone.localdate()
+    case = health_services.case_record(
+        community=tree.c2,
+        person=c2.person,
+        name=CONTROL_CASE,
+        kind="confirmed",
+        onset_date=today - datetime.timedelta(days=2),
+        confirmed_on=today,
+        source="unknown",
+        cluster=CONTROL_CLUSTER,
+        actor=actor,
+    )
+    contact = health_services.contact_add(
+        case, person=c2.plain_household.members.order_by("pk")[0], kind="home", actor=actor
+    )
+    health_services.point_add(case, kind="office", place=CONTROL_POINT, visited_on=today, hours="3", actor=actor)
+    # A household of its own, sealed: the unit's seal is left to the control's "确认封控" (seal_confirm).
+    sealed = registry_services.household_create(unit=c2.unit, room="B911", actor=actor)
+    registry_services.person_create(household=sealed, actor=actor, name="团结封控户", relation="householder")
+    seal = health_services.seal_create(
+        level="household", target=sealed, actor=actor, case=case, reason=CONTROL_SEAL_REASON
+    )
+    emergency = health_services.emergency_set(community=tree.c2, company=CONTROL_COMPANY, level=3, actor=actor)
+    found = {
+        "case": case,
+        "contact": contact,
+        "seal": seal,
+        "task": seal.tests.order_by("pk").first(),
+        "emergency": emergency,
+    }
+    c2.health["control"] = found
+    c2.markers = (
+        *c2.markers,
+        CONTROL_CASE,
+        CONTROL_CLUSTER,
+        CONTROL_POINT,
+        CONTROL_SEAL_REASON,
+        CONTROL_COMPANY,
+        reverse("health:case", kwargs={"pk": case.pk}),
+        reverse("health:seal", kwargs={"pk": seal.pk}),
+        reverse("health:emergency", kwargs={"pk": emergency.pk}),
+    )
+    return found
+
+
+def c2_control_list(control: str) -> Callable[[C2], list[Case]]:
+    """A list of the control pages, with C2's control records planted first."""
+
+    def cases(c2: C2) -> list[Case]:
+        c2_control(c2)
+        return [Case(targets_c2=False, control=control)]
+
+    return cases
+
+
 def desk_visit_post() -> dict[str, Any]:
     return {
         "action": "save",
@@ -549,6 +741,19 @@ C2_ROWS: tuple[type[models.Model], ...] = (
     DutyAssignment,
     GateAlert,
     QuotaViolation,
+    health_models.KeyPerson,
+    health_models.QuarantineOrder,
+    health_models.TestTask,
+    health_models.Monitoring,
+    health_models.TemperatureReport,
+    health_models.FeverEscalation,
+    health_models.Case,
+    health_models.CloseContact,
+    health_models.EpidemicPoint,
+    health_models.StatusRecord,
+    health_models.Seal,
+    health_models.SealedHousehold,
+    health_models.PropertyEmergency,
 )
 
 
@@ -828,6 +1033,145 @@ PAGES: dict[str, Callable[[C2], list[Case]]] = {
     "gate:tickets": lambda c2: [Case({"pk": c2.compound.pk}, posts=({"action": "issue"},))],
     "gate:tickets_pdf": lambda c2: [Case({"pk": c2.compound.pk})],
     "gate:my_pass": list_case(),  # a resident's own household only; staff are refused
+    # The health monitoring pages: C2's key person, order and escalation (plant_health).
+    "health:index": list_case("get"),  # numbers only: no marker to show
+    "health:key_persons": list_case("shows"),
+    "health:register": lambda c2: [
+        Case(targets_c2=False, posts=({"person": c2.person.pk, "category": "close_contact"},), control="get"),
+        Case(query={"q": PERSON_NAME}, targets_c2=False, control="shows"),  # the outsider finds room B909
+    ],
+    "health:person_report": lambda c2: [Case({"pk": c2.person.pk}, posts=({"temperature": "36.5", "slot": "1"},))],
+    "health:order": lambda c2: [
+        Case(
+            {"pk": c2.health["order"].pk},
+            posts=(
+                {"action": "report", "temperature": "36.5"},
+                {"action": "test_result", "task": c2.health["task"].pk, "result": "negative"},
+                {"action": "test_add", "due_on": timezone.localdate().isoformat()},
+                {"action": "extend", "days": "3", "reason": "篡改"},
+                {"action": "end", "status": "cancelled", "note": "篡改"},
+                {"action": "sign"},
+            ),
+        )
+    ],
+    "health:order_notice": lambda c2: [Case({"pk": c2.health["order"].pk})],
+    "health:me": list_case(),  # a resident's own household only; staff (the control too) are refused
+    "health:chase": list_case("shows"),
+    "health:summary": list_case("shows"),  # the outsider's row: 团结社区
+    "health:escalations": list_case("shows"),
+    "health:escalation": lambda c2: [
+        Case({"pk": c2.health["escalation"].pk}, posts=({"step": "community_notified", "note": "篡改"},))
+    ],
+    # The street's tables: read by all health staff, edited by the street command only, so C2's worker is
+    # refused the edit pages too (control "").
+    "health:tables": list_case("get"),
+    "health:rule_edit": lambda c2: [
+        Case(
+            {"pk": c2.health["rule"].pk},
+            posts=({"days": "1", "place": "home", "test_days": "1", "reports_per_day": "2"},),
+            control="",
+        )
+    ],
+    "health:risk_areas": lambda c2: [
+        Case(
+            targets_c2=False,
+            posts=({"action": "add", "county": "篡改县", "name": "篡改", "level": "high", "starts_on": "2026-01-01"},),
+            control="get",
+        )
+    ],
+    "health:settings": list_case("get"),
+    "health:sites": lambda c2: [Case(targets_c2=False, posts=({"name": "篡改隔离点", "rooms": "1"},), control="get")],
+    "health:site_edit": lambda c2: [
+        Case({"pk": c2.health["site"].pk}, posts=({"name": "篡改", "rooms": "1"},), control="")
+    ],
+    # The control pages: C2's case, seal and property emergency (c2_control).
+    "health:cases": lambda c2: [
+        *c2_control_list("shows")(c2),
+        Case(query={"community": c2.community.pk}),
+    ],
+    "health:case_create": lambda c2: [
+        Case(
+            targets_c2=False,
+            query={"q": PERSON_NAME},
+            posts=(
+                {
+                    "community": c2.community.pk,
+                    "person": c2.person.pk,
+                    "name": "篡改病例",
+                    "kind": "confirmed",
+                    "confirmed_on": timezone.localdate().isoformat(),
+                    "source": "known",
+                },
+            ),
+            control="shows",  # the search finds C2's person for C2's worker
+        )
+    ],
+    "health:case": lambda c2: [
+        Case(
+            {"pk": c2_control(c2)["case"].pk},
+            posts=(
+                {
+                    "action": "contact",
+                    "contact-person": c2.plain_household.members.order_by("-pk")[0].pk,
+                    "contact-kind": "home",
+                },
+                {
+                    "action": "point",
+                    "point-kind": "office",
+                    "point-place": "篡改",
+                    "point-visited_on": timezone.localdate().isoformat(),
+                    "point-hours": "2",
+                },
+            ),
+        )
+    ],
+    "health:status": c2_control_list("shows"),  # the outsider's row: 团结社区, its case
+    "health:status_community": lambda c2: [Case({"pk": c2.community.pk})],
+    "health:graph": lambda c2: [
+        Case(targets_c2=False, control="shows"),  # the account's first community: C2's case for the outsider
+        Case(query={"community": c2.community.pk}),
+        Case(query={"case": c2_control(c2)["case"].pk}),
+    ],
+    "health:seals": c2_control_list("shows"),  # the suggestion from C2's case, C2's seal
+    # POST only: C2's worker confirms the suggested seal of C2's unit (the control, after every refusal).
+    "health:seal_confirm": lambda c2: [
+        Case(posts=({"community": c2.community.pk, "level": "unit", "target": c2.unit.pk},), control="post")
+    ],
+    "health:seal_create": lambda c2: [
+        Case(
+            targets_c2=False,
+            query={"compound": c2.compound.pk, "building": c2.household.building_id, "unit": c2.unit.pk},
+            posts=(
+                {
+                    "level": "household",
+                    "compound": c2.compound.pk,
+                    "building": c2.household.building_id,
+                    "unit": c2.unit.pk,
+                    "household": c2.plain_household.pk,
+                },
+            ),
+            control="shows",  # C2's worker is offered C2's compound and households
+        )
+    ],
+    "health:seal": lambda c2: [
+        Case(
+            {"pk": c2_control(c2)["seal"].pk},
+            posts=(
+                {"action": "test_result", "task": c2_control(c2)["task"].pk, "result": "negative"},
+                {"action": "unseal", "cond_tested": "on", "cond_no_new_case": "on", "cond_disinfected": "on"},
+            ),
+        )
+    ],
+    "health:emergencies": lambda c2: [
+        Case(
+            targets_c2=False,
+            posts=({"community": c2.community.pk, "company": "篡改物业", "level": "1"},),
+            control="shows",
+        )
+    ],
+    "health:emergency": lambda c2: [
+        Case({"pk": c2_control(c2)["emergency"].pk}, posts=({"item": "l3_meeting", "done": "on"},))
+    ],
 }
 
 
@@ -1013,6 +1357,18 @@ API_PARAMS: dict[str, Callable[[C2], list[Any]]] = {
     "assignment_id": lambda c2: [c2.gate["assignment"].pk],
     "alert_id": lambda c2: [c2.gate["alert"].pk],
     "violation_id": lambda c2: [c2.gate["violation"].pk],
+    # the health API's (plant_health_api; the escalation and the rule are the health pages')
+    "order_id": lambda c2: [c2.health["api"]["order"].pk],
+    "test_id": lambda c2: [c2.health["api"]["task"].pk],
+    "escalation_id": lambda c2: [c2.health["escalation"].pk],
+    "case_id": lambda c2: [c2.health["api"]["case"].pk],
+    "seal_id": lambda c2: [c2.health["api"]["seal"].pk],
+    "emergency_id": lambda c2: [c2.health["api"]["emergency"].pk],
+    "community_id": lambda c2: [c2.community.pk],
+    "unit_id": lambda c2: [c2.health["api"]["unit"].pk],
+    "building_id": lambda c2: [c2.health["api"]["building"].pk],
+    "rule_id": lambda c2: [c2.health["rule"].pk],
+    "area_id": lambda c2: [c2.health["api"]["area"].pk],
 }
 
 # JSON body property -> a plausible value, so that a write is stopped by scope, not by validation.
@@ -1047,6 +1403,19 @@ BODY_VALUES: dict[str, Callable[[], Any]] = {
     "ends": lambda: "12:00",
     "min_staff": lambda: 2,
     "reason": lambda: "other",  # a hold's reason (also a revocation's and a release's)
+    # the health API's
+    "days": lambda: 7,  # an order's extension
+    "status": lambda: "transferred",  # an order's end
+    "result": lambda: "negative",
+    "step": lambda: "community_notified",
+    "source": lambda: "known",  # a case's
+    "place": lambda: "篡改地点",  # an epidemic point's
+    "visited_on": lambda: timezone.localdate().isoformat(),
+    "hours": lambda: 2,
+    "conditions": lambda: {"tested": True, "no_new_case": True, "disinfected": True},
+    "company": lambda: "篡改物业",
+    "level": lambda: 3,  # a property emergency's
+    "item": lambda: "l3_meeting",
 }
 
 # Operations whose body the sweep cannot build: a 422 is accepted from them ("METHOD /path": why).
@@ -1056,6 +1425,8 @@ UNBUILDABLE_BODIES: dict[str, str] = {}
 ROLE_LIMITED_API: dict[str, str] = {
     "POST /api/v1/gate/assignments/{assignment_id}/sign-in": "only the person on the shift, near its time",
     "POST /api/v1/gate/assignments/{assignment_id}/sign-out": "only the person on the shift, after signing in",
+    "PATCH /api/v1/health/rules/{rule_id}": "the street's rule table: the street command only",
+    "POST /api/v1/health/risk-areas/{area_id}/end": "the street's risk areas: the street command only",
 }
 
 
@@ -1132,6 +1503,21 @@ API_LISTS: dict[str, Callable[[C2], list[ApiCase]]] = {
     "GET /api/v1/gate/live": lambda c2: [ApiCase()],
     "GET /api/v1/gate/duty/mine": lambda c2: [ApiCase(control="get")],  # one's own shifts; none planted
     "GET /api/v1/gate/my-pass": lambda c2: [ApiCase(control="")],  # a resident's own household; staff 403
+    # The street's tables: the same street for C1 and C2, nothing of C2's in them.
+    "GET /api/v1/health/rules": lambda c2: [ApiCase(control="get")],
+    "GET /api/v1/health/risk-areas": lambda c2: [ApiCase(control="get")],
+    "POST /api/v1/health/risk-areas": lambda c2: [ApiCase(control="")],  # the street command's; sent without a body
+    "GET /api/v1/health/settings": lambda c2: [ApiCase(control="get")],
+    "PATCH /api/v1/health/settings": lambda c2: [ApiCase(control="")],  # the street command's; sent without a body
+    "GET /api/v1/health/key-persons": lambda c2: [ApiCase(), ApiCase({"community": c2.community.pk})],
+    "GET /api/v1/health/orders": lambda c2: [ApiCase(), ApiCase({"status": "active", "community": c2.community.pk})],
+    # slot 1: C2's sealed unit reports once a day (the morning), and nobody reports in the sweep
+    "GET /api/v1/health/chase": lambda c2: [ApiCase({"slot": 1})],
+    "GET /api/v1/health/summary": lambda c2: [ApiCase()],
+    "GET /api/v1/health/escalations": lambda c2: [ApiCase(), ApiCase({"status": "open"})],
+    "GET /api/v1/health/cases": lambda c2: [ApiCase(), ApiCase({"community": c2.community.pk})],
+    "GET /api/v1/health/seals": lambda c2: [ApiCase(), ApiCase({"active": "true"})],
+    "GET /api/v1/health/emergencies": lambda c2: [ApiCase()],
 }
 
 
