@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from linli.health.choices import OrderStatus
+from linli.health.choices import EscalationStatus, OrderStatus
 from linli.health.models import (
     FeverEscalation,
     Monitoring,
@@ -36,17 +36,45 @@ def due(user: Any, date: datetime.date, slot: int) -> QuerySet[Monitoring]:
     return scope.visible(Monitoring.objects.filter(monitored_on(date, slot)), user)
 
 
+# What a chase list row loads: the monitoring without its scoping copies above the community, and
+# of its relations only what the list shows (name and phone to call, building-unit-room to find).
+# Any other field of the person, household, building or unit is deferred: reading it costs a query
+# per row, so a page that needs more adds it here. The street's list runs to thousands of rows,
+# and each loaded column and FK copy is paid once per row per model.
+CHASE_FIELDS = (
+    "id",
+    "community_id",
+    "building_id",
+    "unit_id",
+    "household_id",
+    "person_id",
+    "source",
+    "order_id",
+    "seal_id",
+    "starts_on",
+    "ends_on",
+    "reports_per_day",
+    "person__name",
+    "person__phone",
+    "household__room",
+    "building__name",
+    "unit__name",
+)
+
+
 def chase_list(user: Any, date: datetime.date, slot: int) -> QuerySet[Monitoring]:
     """Who has not reported for ``date``'s ``slot`` (the 16:00 chase list), one row per person.
 
-    A person under two monitorings at once (an order and a seal) appears once: the rows are
-    distinct on person through ``order_by``/``distinct`` on PostgreSQL, and callers dedupe on SQLite.
+    A person under two monitorings at once (an order and a seal) appears once, on the row with the
+    lowest id among those the user may see. Loads only :data:`CHASE_FIELDS`.
     """
     reported = TemperatureReport.objects.filter(person_id=OuterRef("person_id"), date=date, slot=slot)
+    earlier = due(user, date, slot).filter(person_id=OuterRef("person_id"), pk__lt=OuterRef("pk"))
     return (
         due(user, date, slot)
-        .filter(~Exists(reported))
+        .filter(~Exists(reported), ~Exists(earlier))
         .select_related("person", "household", "building", "unit")
+        .only(*CHASE_FIELDS)
         .order_by("community_id", "building_id", "household_id", "person_id")
     )
 
@@ -70,66 +98,58 @@ class CommunitySummary:
 def daily_summary(user: Any, date: datetime.date) -> list[CommunitySummary]:
     """Per community in ``user``'s scope: monitored people, reports per slot, missing, fevers.
 
-    Counts are by person: a person monitored twice (order and seal) counts once.
+    Counts are by person: a person monitored twice (order and seal) counts once. A slot's reported
+    and missing people are those the slot is due from (the afternoon: people reporting twice a
+    day), so that the missing ones are exactly the chase list's; fevers and symptoms count anyone
+    monitored whose report of the day (either slot) has them.
     """
-    from linli.registry.models import Community
+    reports = TemperatureReport.objects.filter(date=date)
 
-    monitored = due(user, date, 1)
-    by_community: dict[int, dict[str, int]] = {}
-    for row in (
-        monitored.values("community_id")
+    def reported(**lookups: Any) -> Q:
+        return Q(person_id__in=reports.filter(**lookups).values("person_id"))
+
+    def people(condition: Q | None = None) -> Count:
+        return Count("person_id", distinct=True, filter=condition)
+
+    twice = Q(reports_per_day__gte=2)
+    rows = list(
+        due(user, date, 1)
+        .values("community_id", "community__name")
         .annotate(
-            people=Count("person_id", distinct=True),
-            twice=Count("person_id", distinct=True, filter=Q(reports_per_day__gte=2)),
+            monitored=people(),
+            twice=people(twice),
+            reported_morning=people(reported(slot=1)),
+            reported_afternoon=people(twice & reported(slot=2)),
+            fever=people(reported(fever=True)),
+            symptoms=people(Q(person_id__in=reports.exclude(symptoms=[]).values("person_id"))),
         )
         .order_by()
-    ):
-        by_community[row["community_id"]] = {"people": row["people"], "twice": row["twice"]}
-    if not by_community:
-        return []
-    reports = TemperatureReport.objects.filter(
-        date=date, person_id__in=monitored.values("person_id"), community_id__in=list(by_community)
     )
-    counts: dict[tuple[int, int], int] = {}
-    for row in reports.values("community_id", "slot").annotate(n=Count("person_id", distinct=True)).order_by():
-        counts[(row["community_id"], row["slot"])] = row["n"]
-    fever_rows = {
-        row["community_id"]: row
-        for row in reports.values("community_id")
-        .annotate(
-            fever=Count("person_id", distinct=True, filter=Q(fever=True)),
-            symptoms=Count("person_id", distinct=True, filter=~Q(symptoms=[])),
-        )
-        .order_by()
-    }
-    escalations = {
-        row["community_id"]: row["n"]
-        for row in scope.visible(FeverEscalation.objects.filter(status="open"), user)
+    if not rows:
+        return []
+    escalations = dict(
+        scope.visible(FeverEscalation.objects.filter(status=EscalationStatus.OPEN), user)
         .values("community_id")
         .annotate(n=Count("pk"))
         .order_by()
-    }
-    names = dict(Community.objects.filter(pk__in=list(by_community)).values_list("pk", "name"))
-    out = []
-    for community_id, row in sorted(by_community.items(), key=lambda item: names.get(item[0], "")):
-        morning = counts.get((community_id, 1), 0)
-        afternoon = counts.get((community_id, 2), 0)
-        fevers = fever_rows.get(community_id, {})
-        out.append(
-            CommunitySummary(
-                community_id=community_id,
-                community_name=names.get(community_id, ""),
-                monitored=row["people"],
-                reported_morning=morning,
-                reported_afternoon=afternoon,
-                missing_morning=max(row["people"] - morning, 0),
-                missing_afternoon=max(row["twice"] - afternoon, 0),
-                fever=fevers.get("fever", 0),
-                symptoms=fevers.get("symptoms", 0),
-                open_escalations=escalations.get(community_id, 0),
-            )
+        .values_list("community_id", "n")
+    )
+    rows.sort(key=lambda row: (row["community__name"], row["community_id"]))
+    return [
+        CommunitySummary(
+            community_id=row["community_id"],
+            community_name=row["community__name"],
+            monitored=row["monitored"],
+            reported_morning=row["reported_morning"],
+            reported_afternoon=row["reported_afternoon"],
+            missing_morning=row["monitored"] - row["reported_morning"],
+            missing_afternoon=row["twice"] - row["reported_afternoon"],
+            fever=row["fever"],
+            symptoms=row["symptoms"],
+            open_escalations=escalations.get(row["community_id"], 0),
         )
-    return out
+        for row in rows
+    ]
 
 
 def active_orders(user: Any) -> QuerySet[QuarantineOrder]:
