@@ -13,8 +13,8 @@ some fevers have an open escalation.
 Timed as the street commander (the headline) and as a community worker, ``BENCH_CHASE_REPEAT``
 (9) rounds, medians reported:
 
-* ours: ``chase_list(user, today, 2)`` evaluated into the rows the page shows (person, phone,
-  building, unit, room), plus ``daily_summary(user, today)``;
+* ours: ``chase_rows(user, today, 2)``, the chase list as the page and the API read it (plain rows:
+  person, phone, building, unit, room), plus ``daily_summary(user, today)``;
 * the ceiling, same run, same connection: hand-written SQL returning the same rows and numbers (an
   anti-join ``NOT EXISTS`` for the chase list, one ``GROUP BY`` for the summary).
 
@@ -301,11 +301,11 @@ ChaseRow = tuple[int, int, str, str, str, str, str]
 
 def our_chase(user: Any, day: datetime.date, slot: int) -> list[ChaseRow]:
     """The rows of the chase list page: monitoring, person, name, phone, building, unit, room."""
-    from linli.health.selectors import chase_list
+    from linli.health.selectors import chase_rows
 
     return [
-        (m.pk, m.person_id, m.person.name, m.person.phone, m.building.name, m.unit.name, m.household.room)
-        for m in chase_list(user, day, slot)
+        (r.monitoring_id, r.person_id, r.name, r.phone, r.building_name, r.unit_name, r.room)
+        for r in chase_rows(user, day, slot)
     ]
 
 

@@ -194,26 +194,21 @@ def chase(request: HttpRequest, date: datetime.date | None = None, slot: int | N
         slot = 2 if timezone.localtime().time() >= clock.afternoon_slot else 1
     if slot not in selectors.SLOTS:
         raise HttpError(422, _("时段须为 1（上午）或 2（下午）"))
-    rows = []
-    seen: set[int] = set()
-    for monitoring in selectors.chase_list(user, day, slot)[:CHASE_LIMIT]:
-        if monitoring.person_id in seen:
-            continue
-        seen.add(monitoring.person_id)
-        rows.append(
-            {
-                "person_id": monitoring.person_id,
-                "name": monitoring.person.name,
-                "phone_masked": monitoring.person.masked_phone,
-                "household_id": monitoring.household_id,
-                "community_id": monitoring.community_id,
-                "address": f"{monitoring.building.name}{monitoring.unit.name}{monitoring.household.room}",
-                "source": monitoring.source,
-                "order_id": monitoring.order_id,
-                "seal_id": monitoring.seal_id,
-                "reports_per_day": monitoring.reports_per_day,
-            }
-        )
+    rows = [
+        {
+            "person_id": row.person_id,
+            "name": row.name,
+            "phone_masked": row.masked_phone,
+            "household_id": row.household_id,
+            "community_id": row.community_id,
+            "address": row.address,
+            "source": row.source,
+            "order_id": row.order_id,
+            "seal_id": row.seal_id,
+            "reports_per_day": row.reports_per_day,
+        }
+        for row in selectors.chase_rows(user, day, slot, limit=CHASE_LIMIT)
+    ]
     due = selectors.due(user, day, slot).values("person_id").distinct().count()
     return {
         "date": day,

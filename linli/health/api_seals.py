@@ -92,6 +92,7 @@ class SealOut(Schema):
     case_id: int | None
     reason: str
     disinfections_per_day: int
+    reports_per_day: int = Field(description="每日测温次数（封控时按街道设置）")
     sealed_at: datetime.datetime
     sealed_by: str
     active: bool

@@ -208,13 +208,10 @@ def risk_area_create(request: HttpRequest, payload: RiskAreaIn, street: int | No
     "/risk-areas/{area_id}/end", response={200: RiskAreaOut, 422: ErrorOut}, summary="解除风险地区（街道指挥部）"
 )
 def risk_area_end(request: HttpRequest, area_id: int, payload: RiskAreaEndIn) -> Any:
-    # The pages' service for this write (rules.py has the add, not the end).
-    from linli.health.views_monitoring.street_tables import risk_area_end as end
-
     user = require(request, STREET_TABLE_ROLES)
     area = editable(RiskArea.objects.all(), user, area_id)
     try:
-        return end(area, ends_on=payload.ends_on or timezone.localdate(), actor=user)
+        return rules.risk_area_end(area, ends_on=payload.ends_on or timezone.localdate(), actor=user)
     except ValidationError as exc:
         return invalid(exc)
 
@@ -235,6 +232,8 @@ class SettingsOut(Schema):
     due_ambulance_sent: int
     due_at_fever_clinic: int
     due_cdc_informed: int
+    unit_seal_reports_per_day: int = Field(description="封控单元（户）每日测温次数（1 或 2）")
+    building_seal_reports_per_day: int = Field(description="封控楼栋每日测温次数（1 或 2）")
     updated_at: datetime.datetime
 
 
@@ -255,6 +254,8 @@ class SettingsPatch(Schema):
     due_ambulance_sent: int | None = None
     due_at_fever_clinic: int | None = None
     due_cdc_informed: int | None = None
+    unit_seal_reports_per_day: int | None = None
+    building_seal_reports_per_day: int | None = None
 
 
 @router.get("/settings", response=SettingsOut, summary="街道测温时间、发热阈值、分级统计天数与处置时限")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -284,7 +283,11 @@ class RiskAreaEndForm(forms.Form):
 
 
 class SettingsForm(forms.ModelForm):
-    """The street's reporting clock and thresholds (H3)."""
+    """The street's reporting clock, thresholds and seal report counts (H3).
+
+    The checks across fields (slots in order, the threshold's range) are ``rules.settings_update``'s,
+    the same for the page and the API.
+    """
 
     class Meta:
         model = HealthSettings
@@ -303,27 +306,13 @@ class SettingsForm(forms.ModelForm):
             "due_ambulance_sent",
             "due_at_fever_clinic",
             "due_cdc_informed",
+            "unit_seal_reports_per_day",
+            "building_seal_reports_per_day",
         ]
         widgets = {
             name: forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
             for name in ("morning_slot", "afternoon_slot", "report_deadline", "summary_due")
         }
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        morning, afternoon, deadline = (
-            data.get("morning_slot"),
-            data.get("afternoon_slot"),
-            data.get("report_deadline"),
-        )
-        if isinstance(morning, datetime.time) and isinstance(afternoon, datetime.time) and morning >= afternoon:
-            self.add_error("afternoon_slot", _("下午测温时间须晚于上午测温时间"))
-        if isinstance(afternoon, datetime.time) and isinstance(deadline, datetime.time) and deadline < afternoon:
-            self.add_error("report_deadline", _("上报截止时间不能早于下午测温时间"))
-        threshold = data.get("fever_threshold")
-        if isinstance(threshold, Decimal) and not Decimal("36.0") <= threshold <= Decimal("39.0"):
-            self.add_error("fever_threshold", _("发热阈值须在 36.0 到 39.0 ℃ 之间"))
-        return data
 
 
 class SiteForm(forms.ModelForm):

@@ -128,6 +128,20 @@ class HealthSettings(models.Model):
     due_ambulance_sent = models.PositiveSmallIntegerField(_("救护车转运时限（分钟）"), default=60)
     due_at_fever_clinic = models.PositiveSmallIntegerField(_("到达发热门诊时限（分钟）"), default=120)
     due_cdc_informed = models.PositiveSmallIntegerField(_("报告区疾控时限（分钟）"), default=120)
+    # H3: temperatures a day inside a seal — a sealed unit once [004], an isolated building twice
+    # (morning and evening) [000 p2]; a sealed household is measured as a unit is.
+    unit_seal_reports_per_day = models.PositiveSmallIntegerField(
+        _("封控单元（户）每日测温次数"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(2)],
+        help_text=_("1 为仅上午测温，2 为上午、下午各一次"),
+    )
+    building_seal_reports_per_day = models.PositiveSmallIntegerField(
+        _("封控楼栋每日测温次数"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(2)],
+        help_text=_("1 为仅上午测温，2 为上午、下午各一次"),
+    )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
@@ -139,6 +153,12 @@ class HealthSettings(models.Model):
 
     def step_due_minutes(self, step: str) -> int:
         return int(getattr(self, f"due_{step}"))
+
+    def seal_reports_per_day(self, level: str) -> int:
+        """Temperatures a day owed inside a seal of ``level`` (H3)."""
+        if level == SealLevel.BUILDING:
+            return int(self.building_seal_reports_per_day)
+        return int(self.unit_seal_reports_per_day)
 
 
 class MeasureRule(models.Model):
@@ -648,6 +668,8 @@ class Seal(models.Model):
     case = models.ForeignKey(Case, models.SET_NULL, null=True, blank=True, related_name="seals", verbose_name=_("病例"))
     reason = models.CharField(_("原因"), max_length=200, blank=True)
     disinfections_per_day = models.PositiveSmallIntegerField(_("每日消杀次数"), default=2)
+    # The street's count when sealed (H3): a later change of the settings does not change a seal's.
+    reports_per_day = models.PositiveSmallIntegerField(_("每日测温次数"), default=1)
     sealed_at = models.DateTimeField(_("封控时间"))
     sealed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("确认人")

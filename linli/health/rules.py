@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record, diff, snapshot
-from linli.health.choices import RISK_ORDER, Category, Place, RiskLevel, SealLevel
+from linli.health.choices import RISK_ORDER, Category, Place, RiskLevel
 from linli.health.models import HealthSettings, MeasureRule, RiskArea
 from linli.registry.models import Street
 
@@ -51,11 +52,6 @@ DEFAULT_RULES: dict[str, RuleDefault] = {
     Category.SYMPTOMATIC: RuleDefault(14, Place.HOME_OBSERVATION, (1, 14)),
     Category.HOME_OBSERVATION: RuleDefault(14, Place.HOME_OBSERVATION, (14,)),
 }
-
-# H3: temperatures a day inside a seal — a sealed unit once [004], an isolated building twice
-# (morning and evening) [000 p2]. A sealed household is measured as a unit is.
-# (Not yet editable: HealthSettings has no fields for them; one place to change when it does.)
-SEAL_REPORTS_PER_DAY = {SealLevel.HOUSEHOLD: 1, SealLevel.UNIT: 1, SealLevel.BUILDING: 2}
 
 # The returnee categories by the level of the area they come from (H1).
 RETURNEE_BY_LEVEL = {
@@ -175,12 +171,21 @@ SETTINGS_FIELDS = frozenset(
         "due_ambulance_sent",
         "due_at_fever_clinic",
         "due_cdc_informed",
+        "unit_seal_reports_per_day",
+        "building_seal_reports_per_day",
     }
 )
 
+# The fever threshold a street may set (H3: 37.3 ℃ by default).
+FEVER_THRESHOLD_RANGE = (Decimal("36.0"), Decimal("39.0"))
+
 
 def settings_update(street: Street | int, *, actor: Any, **changes: Any) -> HealthSettings:
-    """Change the street's reporting clock and thresholds (H3, H5); audited."""
+    """Change the street's reporting clock, thresholds and seal report counts (H3, H5); audited.
+
+    The settings page and the API both save through here. A seal or order already started keeps
+    the counts it started with.
+    """
     unknown = sorted(set(changes) - SETTINGS_FIELDS)
     if unknown:
         raise ValidationError(_("不能修改：%(fields)s") % {"fields": "、".join(unknown)})
@@ -192,12 +197,18 @@ def settings_update(street: Street | int, *, actor: Any, **changes: Any) -> Heal
         for name, value in changes.items():
             setattr(found, name, value)
         found.full_clean()
+        errors: dict[str, str] = {}
         if found.afternoon_slot <= found.morning_slot:
-            raise ValidationError({"afternoon_slot": _("下午测温时间须晚于上午测温时间")})
-        if found.report_deadline <= found.afternoon_slot:
-            raise ValidationError({"report_deadline": _("上报截止时间须晚于下午测温时间")})
-        if found.summary_due < found.report_deadline:
-            raise ValidationError({"summary_due": _("社区汇总时间不能早于上报截止时间")})
+            errors["afternoon_slot"] = _("下午测温时间须晚于上午测温时间")
+        elif found.report_deadline <= found.afternoon_slot:
+            errors["report_deadline"] = _("上报截止时间须晚于下午测温时间")
+        elif found.summary_due < found.report_deadline:
+            errors["summary_due"] = _("社区汇总时间不能早于上报截止时间")
+        low, high = FEVER_THRESHOLD_RANGE
+        if not low <= found.fever_threshold <= high:
+            errors["fever_threshold"] = _("发热阈值须在 %(low)s 到 %(high)s ℃ 之间") % {"low": low, "high": high}
+        if errors:
+            raise ValidationError(errors)
         found.save()
         audit_record(
             actor=actor,
@@ -269,8 +280,34 @@ def risk_area_add(
             actor=actor,
             action=AuditAction.CREATE,
             obj=area,
-            changes={"county": area.county, "name": area.name, "level": level, "starts_on": str(starts_on)},
+            changes={
+                "county": area.county,
+                "name": area.name,
+                "level": level,
+                "zone": area.zone,
+                "starts_on": str(starts_on),
+                "ends_on": str(ends_on) if ends_on else None,
+            },
             street_id=street_id,
+        )
+    return area
+
+
+def risk_area_end(area: RiskArea, *, ends_on: datetime.date, actor: Any) -> RiskArea:
+    """Lift a risk area from a day on (H9); audited. Travel there before that day still counts."""
+    if ends_on < area.starts_on:
+        raise ValidationError({"ends_on": _("解除日期不能早于起始日期")})
+    with transaction.atomic():
+        area = RiskArea.objects.select_for_update().get(pk=area.pk)
+        before = area.ends_on
+        area.ends_on = ends_on
+        area.save(update_fields=["ends_on"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=area,
+            changes={"ends_on": [str(before) if before else None, str(ends_on)]},
+            street_id=area.street_id,
         )
     return area
 

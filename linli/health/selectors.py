@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from linli.health.choices import EscalationStatus, OrderStatus
+from linli.health.choices import EscalationStatus, MonitorSource, OrderStatus
 from linli.health.models import (
     FeverEscalation,
     Monitoring,
@@ -17,6 +17,7 @@ from linli.health.models import (
     TemperatureReport,
 )
 from linli.lib import scope
+from linli.lib.idnumbers import mask_phone
 
 SLOTS = (1, 2)
 
@@ -77,6 +78,62 @@ def chase_list(user: Any, date: datetime.date, slot: int) -> QuerySet[Monitoring
         .only(*CHASE_FIELDS)
         .order_by("community_id", "building_id", "household_id", "person_id")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChaseRow:
+    """One person on the chase list, as plain values (a street's list runs to thousands of rows)."""
+
+    monitoring_id: int
+    person_id: int
+    household_id: int
+    community_id: int
+    source: str
+    order_id: int | None
+    seal_id: int | None
+    reports_per_day: int
+    name: str
+    phone: str
+    room: str
+    building_name: str
+    unit_name: str
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def address(self) -> str:
+        return f"{self.building_name}{self.unit_name}{self.room}"
+
+    @property
+    def source_label(self) -> str:
+        return str(MonitorSource(self.source).label)
+
+
+_CHASE_VALUES = (
+    "pk",
+    "person_id",
+    "household_id",
+    "community_id",
+    "source",
+    "order_id",
+    "seal_id",
+    "reports_per_day",
+    "person__name",
+    "person__phone",
+    "household__room",
+    "building__name",
+    "unit__name",
+)
+
+
+def chase_rows(user: Any, date: datetime.date, slot: int, *, limit: int | None = None) -> list[ChaseRow]:
+    """:func:`chase_list` read as plain rows (no model objects): what the page and the API show."""
+    qs = chase_list(user, date, slot).values_list(*_CHASE_VALUES)
+    if limit is not None:
+        qs = qs[:limit]
+    return [ChaseRow(*values) for values in qs]
 
 
 @dataclass(frozen=True)

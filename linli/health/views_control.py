@@ -10,6 +10,7 @@ read-only (scope makes the community visible to them, never editable). Writes go
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -26,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.health import emergency as checklists
-from linli.health import graph, rules, services
+from linli.health import graph, services
 from linli.health.choices import CommunityStatus, ContactKind, EmergencyLevel, SealLevel, TestResult
 from linli.health.forms_control import (
     CaseForm,
@@ -430,8 +431,11 @@ def graph_page(request: HttpRequest) -> HttpResponse:
         contacts = list(CloseContact.objects.filter(case__in=[c.pk for c in shown]).order_by("pk"))
     # graph.py builds the SVG with ElementTree, which escapes every name: only its output is marked safe.
     svg = mark_safe(graph.contact_graph_svg(shown, contacts))
+    # The drawn width (the viewBox's third number) lets the page scale the picture up to a legible size.
+    drawn = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ', svg)
     context = {
         "svg": svg,
+        "graph_width": round(float(drawn.group(1))) if drawn else 400,
         "focus": focus,
         "community": community,
         "communities": communities,
@@ -533,7 +537,7 @@ def _seal_message(seal: Seal) -> str:
     ) % {
         "n": seal.households.count(),
         "m": TestTask.objects.filter(seal=seal).count(),
-        "r": rules.SEAL_REPORTS_PER_DAY[SealLevel(seal.level)],
+        "r": seal.reports_per_day,
     }
 
 
@@ -645,7 +649,7 @@ def _seal_context(seal: Seal, user: Any) -> dict[str, Any]:
         "positive_n": sum(1 for task in all_tests if task.result == TestResult.POSITIVE),
         "reported_n": sum(1 for pk in monitored if pk in reports),
         "monitored_n": len(monitored),
-        "reports_per_day": rules.SEAL_REPORTS_PER_DAY[SealLevel(seal.level)],
+        "reports_per_day": seal.reports_per_day,
         "blockers": services.unseal_blockers(seal) if seal.is_active else [],
         "can_test": editable and has_role(user, TEST_ROLES) and seal.is_active,
         "can_unseal": editable and has_role(user, SEAL_ROLES) and seal.is_active,
@@ -835,9 +839,11 @@ def emergency_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("set_by")
         .order_by("-set_at")[:20]
     )
+    items = checklists.checklist(emergency)
     context = {
         "emergency": emergency,
-        "items": checklists.checklist(emergency),
+        "items": items,
+        "has_derived": any(item.derived for item, _ok in items),
         "done": done,
         "total": total,
         "percent": round(100 * done / total) if total else 0,

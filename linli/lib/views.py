@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
-from django.forms import Form
+from django.forms import BaseForm
 from django.http import Http404, HttpRequest
 
 
@@ -15,7 +15,7 @@ def posted_pk(request: HttpRequest, name: str) -> int:
     return int(value)
 
 
-def apply_errors(form: Form, exc: ValidationError, aliases: Mapping[str, str | None] | None = None) -> None:
+def apply_errors(form: BaseForm, exc: ValidationError, aliases: Mapping[str, str | None] | None = None) -> None:
     """Put a service's ValidationError on the form, field by field where the form has the field.
 
     ``aliases`` maps a service's field name to the form field that shows it (None: above the form).

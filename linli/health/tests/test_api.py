@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from linli.accounts.services import api_token_create
+from linli.audit.models import AuditEvent
 from linli.gate import services as gate_services
 from linli.health import selectors
 from linli.health.models import TestTask
@@ -400,3 +401,35 @@ def test_openapi_schema_lists_the_health_paths(client: Client, personas: Persona
     ):
         assert f"{API}{expected}" in health, expected
     assert paths[f"{API}/orders/{{order_id}}/sign"]["post"]["tags"] == ["health"]
+
+
+def test_the_settings_api_edits_the_seal_report_counts_and_checks_the_threshold(personas: Personas) -> None:
+    street = Api(personas.street_command)
+    assert (
+        street.get("/settings").json()["unit_seal_reports_per_day"],
+        street.get("/settings").json()["building_seal_reports_per_day"],
+    ) == (1, 2)
+
+    changed = street.patch("/settings", {"unit_seal_reports_per_day": 2, "building_seal_reports_per_day": 1})
+    too_many = street.patch("/settings", {"building_seal_reports_per_day": 3})
+    too_hot = street.patch("/settings", {"fever_threshold": "45.0"})
+
+    assert changed.status_code == 200
+    assert (changed.json()["unit_seal_reports_per_day"], changed.json()["building_seal_reports_per_day"]) == (2, 1)
+    assert too_many.status_code == 422 and "building_seal_reports_per_day" in too_many.json()["errors"]
+    assert too_hot.status_code == 422
+    assert too_hot.json()["errors"] == {"fever_threshold": ["发热阈值须在 36.0 到 39.0 ℃ 之间"]}
+    sealed = Api(personas.community_worker).post(f"/units/{personas.resident_household.unit_id}/seal", {"reason": "x"})
+    assert sealed.status_code == 201 and sealed.json()["reports_per_day"] == 2
+
+
+def test_lifting_a_risk_area_through_the_api_is_audited_with_the_street(personas: Personas) -> None:
+    street = Api(personas.street_command)
+    area = street.post("/risk-areas", {"county": "某县", "name": "某镇", "level": "high"}).json()
+
+    ended = street.post(f"/risk-areas/{area['id']}/end", {"ends_on": str(today() - datetime.timedelta(days=1))})
+
+    assert ended.status_code == 422 and ended.json()["detail"] == "解除日期不能早于起始日期"
+    assert street.post(f"/risk-areas/{area['id']}/end", {}).status_code == 200
+    event = AuditEvent.objects.get(model="health.RiskArea", action="update")
+    assert event.street_id == personas.tree.street.pk and event.changes == {"ends_on": [None, str(today())]}

@@ -7,6 +7,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from linli.audit.models import AuditEvent
+from linli.health import services
 from linli.health.choices import EmergencyLevel
 from linli.health.emergency import CHECKLISTS, checklist, items_for, progress
 from linli.health.models import PropertyEmergency
@@ -77,3 +79,22 @@ def test_progress_counts_the_level_items_done(personas: Personas) -> None:
 
     emergency.done_items = [item.code for item in items_for(1)]
     assert progress(emergency) == (len(items_for(1)), len(items_for(1)))
+
+
+@pytest.mark.django_db
+def test_ticking_an_item_is_audited_in_the_emergencys_street_and_community(personas: Personas) -> None:
+    # given
+    tree = personas.tree
+    emergency = services.emergency_set(community=tree.c2, company="阳光物业", level=3, actor=personas.street_command)
+    item = items_for(3)[0].code
+
+    # when
+    services.emergency_tick(emergency, item=item, done=True, actor=personas.street_command)
+
+    # then: the tick is in the community's log, as the level itself is
+    events = AuditEvent.objects.filter(model="health.PropertyEmergency").order_by("pk")
+    assert [(e.action, e.street_id, e.community_id) for e in events] == [
+        ("create", tree.street.pk, tree.c2.pk),
+        ("update", tree.street.pk, tree.c2.pk),
+    ]
+    assert events.last().changes == {"item": item, "done": True}  # type: ignore[union-attr]

@@ -252,6 +252,32 @@ def test_an_epidemic_point_outside_the_window_is_refused_with_the_dates(health: 
     assert "某某公司三楼" in text_of(client.get(url))
 
 
+def test_a_case_isolated_before_its_point_window_shows_and_refuses_no_points(health: Health) -> None:
+    # given: a contact in quarantine for ten days who then fell ill
+    case = record_case(health, onset_date=ago(2), isolated_on=ago(10), confirmed_on=ago(1))
+    client = client_as(health.personas.community_worker)
+    url = reverse("health:case", kwargs={"pk": case.pk})
+
+    page = client.get(url)
+    refused = client.post(
+        url,
+        {
+            "action": "point",
+            "point-kind": "office",
+            "point-place": "某某公司三楼",
+            "point-hours": "3",
+            "point-visited_on": ago(5).isoformat(),
+        },
+    )
+
+    assert "该病例在疫点追溯起点（发病前 3 天）之前已隔离，没有需要追溯的疫点。" in text_of(page)
+    assert "疫点范围" not in text_of(page) and "未填写发病日期" not in text_of(page)
+    assert refused.status_code == 400
+    assert f"该病例 {ago(10).isoformat()} 已隔离，早于疫点追溯起点 {ago(5).isoformat()}" in text_of(refused)
+    assert "之间" not in text_of(refused)
+    assert not EpidemicPoint.objects.exists()
+
+
 def test_a_grid_worker_sees_his_communitys_cases_read_only(health: Health) -> None:
     case = record_case(health)
     client = client_as(health.personas.grid_worker)

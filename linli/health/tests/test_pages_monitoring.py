@@ -8,10 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from linli.audit.models import AuditEvent
 from linli.gate.models import HouseholdHold
 from linli.health import rules, services
 from linli.health.choices import Category, EscalationStatus, EscalationStep, OrderStatus
@@ -610,3 +612,75 @@ def test_isolation_sites_are_added_and_edited(personas: Personas) -> None:
     assert (site.name, site.rooms) == ("区隔离酒店A座", 50)
     assert "区隔离酒店A座" in text_of(edited)
     assert client_as(personas.medic).get(reverse("health:site_edit", kwargs={"pk": site.pk})).status_code == 403
+
+
+def test_the_street_tables_pages_keep_no_writes_of_their_own() -> None:
+    # The writes are rules.py's and services.py's, shared with the API (docs/health.md).
+    from linli.health.views_monitoring import street_tables
+
+    copies = {"risk_area_add", "risk_area_end", "_site_save", "audit_record", "transaction"}
+    assert not copies & set(vars(street_tables))
+
+
+def settings_data(client: Client) -> dict[str, Any]:
+    current = client.get(reverse("health:settings")).context["form"].initial
+    data = {key: value for key, value in current.items() if key not in ("id", "street")}
+    return {key: value.strftime("%H:%M") if isinstance(value, datetime.time) else value for key, value in data.items()}
+
+
+def test_the_settings_page_refuses_what_the_api_refuses(personas: Personas) -> None:
+    # given
+    client = client_as(personas.street_command)
+    data = settings_data(client)
+
+    # when: the summary before the report deadline; a report deadline equal to the afternoon slot
+    early = client.post(reverse("health:settings"), {**data, "summary_due": "15:30"})
+    equal = client.post(reverse("health:settings"), {**data, "report_deadline": data["afternoon_slot"]})
+
+    # then
+    assert early.status_code == 400 and "社区汇总时间不能早于上报截止时间" in text_of(early)
+    assert equal.status_code == 400 and "上报截止时间须晚于下午测温时间" in text_of(equal)
+    clock = HealthSettings.objects.get(street=personas.tree.street)
+    assert (clock.summary_due, clock.report_deadline) == (datetime.time(17, 0), datetime.time(16, 0))
+
+
+def test_the_settings_page_shows_and_saves_the_seal_report_counts(personas: Personas) -> None:
+    client = client_as(personas.street_command)
+    page = client.get(reverse("health:settings"))
+    assert "封控单元（户）每日测温次数" in text_of(page) and "封控楼栋每日测温次数" in text_of(page)
+    assert "封控单元（户）每日测温 1 次，封控楼栋每日测温 2 次" in text_of(client.get(reverse("health:tables")))
+
+    bad = client.post(reverse("health:settings"), {**settings_data(client), "building_seal_reports_per_day": "3"})
+    saved = client.post(reverse("health:settings"), {**settings_data(client), "unit_seal_reports_per_day": "2"})
+
+    assert bad.status_code == 400
+    assert saved.status_code == 302
+    clock = HealthSettings.objects.get(street=personas.tree.street)
+    assert (clock.unit_seal_reports_per_day, clock.building_seal_reports_per_day) == (2, 2)
+    event = AuditEvent.objects.filter(model="health.HealthSettings").get()
+    assert event.changes == {"unit_seal_reports_per_day": [1, 2]} and event.street_id == personas.tree.street.pk
+
+
+def test_an_edited_isolation_site_is_saved_by_the_service_with_what_changed(personas: Personas) -> None:
+    # given
+    street = personas.tree.street
+    site = services.isolation_site_add(street=street, name="区隔离酒店", address="某路1号", rooms=40, actor=None)
+
+    # when
+    client_as(personas.street_command).post(
+        reverse("health:site_edit", kwargs={"pk": site.pk}),
+        {"name": " 区隔离酒店A座 ", "address": "某路1号", "rooms": "50", "phone": ""},
+    )
+
+    # then
+    site.refresh_from_db()
+    assert (site.name, site.rooms) == ("区隔离酒店A座", 50)
+    event = AuditEvent.objects.filter(model="health.IsolationSite", action="update").get()
+    assert event.changes == {"name": ["区隔离酒店", "区隔离酒店A座"], "rooms": [40, 50]}
+    assert (event.street_id, event.actor) == (street.pk, personas.street_command)
+    with pytest.raises(ValidationError):
+        services.isolation_site_update(site, name=" ", actor=None)
+    with pytest.raises(ValidationError, match="不能修改"):
+        services.isolation_site_update(site, street_id=99, actor=None)
+    site.refresh_from_db()
+    assert (site.name, site.street_id) == ("区隔离酒店A座", street.pk)

@@ -359,3 +359,55 @@ def test_a_risk_area_needs_its_fields_and_sane_dates(health: Health) -> None:
         rules.risk_area_add(
             street=street, county="某县", name="x", level="high", starts_on=day(5), ends_on=day(4), actor=None
         )
+
+
+def test_seal_report_counts_are_spec_h3_and_editable(health: Health) -> None:
+    # given: SPEC H3 — a sealed unit measures once a day [004], an isolated building twice [000 p2]
+    street = health.personas.tree.street
+    clock = rules.settings_for(street)
+    assert (clock.unit_seal_reports_per_day, clock.building_seal_reports_per_day) == (1, 2)
+    assert [clock.seal_reports_per_day(level) for level in ("household", "unit", "building")] == [1, 1, 2]
+
+    # when: the street changes them
+    rules.settings_update(
+        street, actor=health.personas.street_command, unit_seal_reports_per_day=2, building_seal_reports_per_day=1
+    )
+
+    # then: saved and audited; out of range (a day has two slots) refused
+    clock = rules.settings_for(street)
+    assert [clock.seal_reports_per_day(level) for level in ("household", "unit", "building")] == [2, 2, 1]
+    event = AuditEvent.objects.filter(model="health.HealthSettings").latest("pk")
+    assert event.changes["unit_seal_reports_per_day"] == [1, 2] and event.street_id == street.pk
+    for bad in (0, 3):
+        with pytest.raises(ValidationError) as refused:
+            rules.settings_update(street, actor=None, building_seal_reports_per_day=bad)
+        assert "building_seal_reports_per_day" in refused.value.message_dict
+    assert rules.settings_for(street).building_seal_reports_per_day == 1
+
+
+def test_the_clock_refuses_a_fever_threshold_outside_36_to_39(health: Health) -> None:
+    street = health.personas.tree.street
+    for bad in ("35.9", "39.1", "45.0"):
+        with pytest.raises(ValidationError) as refused:
+            rules.settings_update(street, actor=None, fever_threshold=Decimal(bad))
+        assert refused.value.message_dict["fever_threshold"] == ["发热阈值须在 36.0 到 39.0 ℃ 之间"]
+    rules.settings_update(street, actor=None, fever_threshold=Decimal("38.0"))
+    assert rules.settings_for(street).fever_threshold == Decimal("38.0")
+
+
+def test_lifting_a_risk_area_is_audited_with_the_street_and_cannot_precede_its_start(health: Health) -> None:
+    street = health.personas.tree.street
+    area = rules.risk_area_add(
+        street=street, county="某省西县", name="西县一村", level="high", starts_on=day(5), actor=None
+    )
+    with pytest.raises(ValidationError, match="解除日期不能早于起始日期"):
+        rules.risk_area_end(area, ends_on=day(4), actor=health.personas.street_command)
+
+    ended = rules.risk_area_end(area, ends_on=day(12), actor=health.personas.street_command)
+
+    assert ended.ends_on == day(12)
+    event = AuditEvent.objects.filter(model="health.RiskArea", action="update").get()
+    assert (event.street_id, event.changes) == (street.pk, {"ends_on": [None, "2026-11-12"]})
+    # Travel there on the last day still counts; the day after, not.
+    assert finding(health, (day(12), "某省西县"), today=day(20)).level == RiskLevel.HIGH
+    assert finding(health, (day(13), "某省西县"), today=day(20)).level is None

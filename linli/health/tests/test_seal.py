@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from linli.gate import services as gate_services
 from linli.gate.models import HouseholdHold
-from linli.health import selectors, services
+from linli.health import rules, selectors, services
 from linli.health.choices import Category, MonitorSource, SealLevel
 from linli.health.models import Case, Monitoring, Seal, SealedHousehold, TestTask
 from linli.health.tests.conftest import Gate, Health, at, day
@@ -278,3 +278,115 @@ def test_the_units_case_is_neither_tested_nor_chased_by_the_seal(health: Health)
     again = seal_unit(health, at(28, 10))
     left_out = {case.person.pk, other.person.pk if other.person else 0}
     assert {m.person_id for m in Monitoring.objects.filter(seal=again)} == people - left_out
+
+
+def seal_building(health: Health, moment: datetime.datetime | None = None) -> Seal:
+    return services.seal_create(
+        level=SealLevel.BUILDING,
+        target=health.household.building,
+        actor=health.personas.community_worker,
+        reason="两个单元出现确诊病例",
+        now=moment or at(21, 10),
+    )
+
+
+def test_a_unit_or_household_inside_a_sealed_building_is_refused_naming_the_seal(health: Health) -> None:
+    # given
+    building = seal_building(health, at(20, 10))
+
+    # when / then: the unit, a household of the other unit — refused, nothing added
+    with pytest.raises(ValidationError) as refused:
+        seal_unit(health, at(20, 11))
+    assert refused.value.messages == ["该单元已在1号楼（楼栋封控，11-20 10:00 起）的封控范围内，无需重复封控"]
+    other = health.personas.tree.households[f"{health.personas.tree.b1.code}/2单元/101"]
+    with pytest.raises(ValidationError, match="该户已在1号楼（楼栋封控"):
+        services.seal_create(level=SealLevel.HOUSEHOLD, target=other, actor=None, now=at(20, 11))
+    assert list(Seal.objects.values_list("pk", flat=True)) == [building.pk]
+    assert SealedHousehold.objects.count() == 6
+    assert Monitoring.objects.count() == TestTask.objects.count() == 12
+
+
+def test_a_household_inside_a_sealed_unit_is_refused_naming_the_seal(health: Health) -> None:
+    unit = seal_unit(health)
+
+    with pytest.raises(ValidationError) as refused:
+        services.seal_create(level=SealLevel.HOUSEHOLD, target=health.household, actor=None, now=at(20, 11))
+
+    assert refused.value.messages == ["该户已在1号楼1单元（单元封控，11-20 10:00 起）的封控范围内，无需重复封控"]
+    assert list(Seal.objects.values_list("pk", flat=True)) == [unit.pk]
+    assert Monitoring.objects.count() == TestTask.objects.count() == 6
+    assert not SealedHousehold.objects.exclude(seal=unit).exists()
+
+
+def test_sealing_a_building_around_a_sealed_unit_merges_the_unit_seal_into_it(health: Health) -> None:
+    # given: the unit sealed yesterday, one member already tested negative
+    unit = seal_unit(health, at(20, 10))
+    unit_people = set(Person.objects.filter(household__unit=health.household.unit).values_list("pk", flat=True))
+    tested = TestTask.objects.filter(seal=unit).order_by("pk").first()
+    assert tested is not None
+    services.test_result_record(tested, result="negative", actor=health.personas.medic, now=at(20, 18))
+
+    # when: the whole building is sealed today
+    building = seal_building(health, at(21, 10))
+
+    # then: the unit seal ended into the building seal
+    unit.refresh_from_db()
+    assert (unit.is_active, unit.unsealed_at) == (False, at(21, 10))
+    assert unit.unseal_note == "并入1号楼（楼栋封控，11-21 10:00 起）"
+    assert not SealedHousehold.objects.filter(seal=unit, active=True).exists()
+    # one active seal row per household of the building; the gate still refuses the unit's households
+    active = SealedHousehold.objects.filter(active=True)
+    assert sorted(active.values_list("household_id", flat=True)) == sorted(
+        Household.objects.filter(building=health.household.building).values_list("pk", flat=True)
+    )
+    assert all(row.seal_id == building.pk for row in active)
+    assert set(HouseholdHold.objects.filter(released_at__isnull=True).values_list("reason", flat=True)) == {"sealed"}
+    assert HouseholdHold.objects.filter(released_at__isnull=True).count() == 6
+    # nobody is monitored or tested twice: the unit's people keep their rows (now twice a day), the
+    # other unit's get new ones
+    people = set(Person.objects.filter(household__building=health.household.building).values_list("pk", flat=True))
+    rows = list(Monitoring.objects.all())
+    assert sorted(m.person_id for m in rows) == sorted(people)
+    assert {(m.seal_id, m.reports_per_day) for m in rows} == {(building.pk, 2)}
+    assert {m.starts_on for m in rows if m.person_id in unit_people} == {day(20)}
+    assert {m.starts_on for m in rows if m.person_id not in unit_people} == {day(21)}
+    tasks = list(TestTask.objects.all())
+    assert sorted(t.person_id for t in tasks) == sorted(people)
+    assert {t.seal_id for t in tasks} == {building.pk}
+    assert TestTask.objects.get(pk=tested.pk).result == "negative"
+    # the chase list asks each person once per slot
+    worker = health.personas.community_worker
+    assert selectors.chase_list(worker, day(22), 1).count() == len(people) == 12
+    assert selectors.chase_list(worker, day(22), 2).count() == 12
+    # the building's unseal waits for the unit's carried tests as well as its own
+    assert services.unseal_blockers(building) == ["还有 11 人的核酸检测没有结果"]
+
+
+def test_sealing_a_unit_around_a_sealed_household_merges_it(health: Health) -> None:
+    household = services.seal_create(level=SealLevel.HOUSEHOLD, target=health.household, actor=None, now=at(20, 10))
+    assert Monitoring.objects.filter(seal=household).count() == 2
+
+    unit = seal_unit(health, at(21, 10))
+
+    household.refresh_from_db()
+    assert not household.is_active and household.unseal_note.startswith("并入1号楼1单元（单元封控")
+    assert Monitoring.objects.filter(seal=unit).count() == TestTask.objects.filter(seal=unit).count() == 6
+    assert Monitoring.objects.count() == TestTask.objects.count() == 6
+    assert SealedHousehold.objects.filter(active=True).count() == 3
+
+
+def test_seal_report_counts_come_from_the_street_settings_and_stay_with_the_seal(health: Health) -> None:
+    street = health.personas.tree.street
+    rules.settings_update(street, actor=None, unit_seal_reports_per_day=2, building_seal_reports_per_day=1)
+
+    seal = seal_unit(health)
+
+    assert seal.reports_per_day == 2
+    assert {m.reports_per_day for m in Monitoring.objects.filter(seal=seal)} == {2}
+    # A later change does not change a seal already made.
+    rules.settings_update(street, actor=None, unit_seal_reports_per_day=1)
+    seal.refresh_from_db()
+    assert seal.reports_per_day == 2
+    other = services.seal_create(level=SealLevel.BUILDING, target=health.personas.tree.b2, actor=None, now=at(20, 10))
+    assert other.reports_per_day == 1
+    assert {m.reports_per_day for m in Monitoring.objects.filter(seal=other)} == {1}

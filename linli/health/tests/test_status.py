@@ -343,3 +343,30 @@ def test_an_epidemic_point_of_an_hour_and_a_bit_counts_and_needs_a_known_kind(he
             source, kind="spaceship", place="x", visited_on=day(19), hours=2, actor=health.personas.medic, now=TODAY
         )
     assert "kind" in refused.value.message_dict
+
+
+def test_an_isolation_date_in_the_future_is_refused(health: Health) -> None:
+    with pytest.raises(ValidationError) as refused:
+        case(health, "甲", onset_date=day(15), isolated_on=day(21), confirmed=day(19))
+    assert refused.value.message_dict == {"isolated_on": ["隔离日期不能晚于今天"]}
+    assert not Case.objects.exists()
+    # Today, and a day long before onset (a contact already in quarantine), are both accepted.
+    assert case(health, "乙", onset_date=day(15), isolated_on=day(20), confirmed=day(19)).isolated_on == day(20)
+    assert case(health, "丙", onset_date=day(15), isolated_on=day(2), confirmed=day(19)).isolated_on == day(2)
+
+
+def test_a_case_isolated_before_its_point_window_began_has_no_epidemic_points(health: Health) -> None:
+    # given: a close contact in quarantine since the 5th who fell ill on the 15th (window from the 12th)
+    source = case(health, "甲", onset_date=day(15), isolated_on=day(5), confirmed=day(17))
+
+    # then: no window at all (not the 12th … 5th), and point_add says why in plain words
+    assert services.point_window(source, now=TODAY) is None
+    for visited in (day(4), day(5), day(12), day(14)):
+        with pytest.raises(ValidationError) as refused:
+            point(health, source, visited)
+        message = refused.value.message_dict["visited_on"][0]
+        assert message == "该病例 2026-11-05 已隔离，早于疫点追溯起点 2026-11-12（发病前 3 天），没有需要追溯的疫点"
+    # Isolated the very day the window begins: a one-day window.
+    edge = case(health, "乙", onset_date=day(15), isolated_on=day(12), confirmed=day(17))
+    assert services.point_window(edge, now=TODAY) == (day(12), day(12))
+    assert point(health, edge, day(12)).visited_on == day(12)

@@ -1,23 +1,22 @@
-"""The street's tables (H2, H3, H9): rule table, risk areas, reporting clock, isolation sites."""
+"""The street's tables (H2, H3, H9): rule table, risk areas, reporting clock, isolation sites.
+
+The pages validate and render; every write is a function of ``rules`` or ``services``.
+"""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.audit.models import AuditAction
-from linli.audit.services import audit_record, diff, snapshot
-from linli.health import rules
+from linli.health import rules, services
 from linli.health.choices import Category, OrderStatus
 from linli.health.forms_monitoring import (
     RiskAreaEndForm,
@@ -27,7 +26,6 @@ from linli.health.forms_monitoring import (
     SiteForm,
 )
 from linli.health.models import (
-    HealthSettings,
     IsolationSite,
     MeasureRule,
     QuarantineOrder,
@@ -114,41 +112,6 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "health/rule_edit.html", {"rule": rule, "form": form}, status=status)
 
 
-def risk_area_add(street: Street, *, actor: Any, **fields: Any) -> RiskArea:
-    """Add a risk area of the street (H9); audited. New registrations are judged against it at once."""
-    with transaction.atomic():
-        area = RiskArea(street=street, **fields)
-        area.full_clean()
-        area.save()
-        audit_record(
-            actor=actor,
-            action=AuditAction.CREATE,
-            obj=area,
-            changes=snapshot(area, ["county", "name", "level", "zone", "starts_on"]),
-            street_id=street.pk,
-        )
-    return area
-
-
-def risk_area_end(area: RiskArea, *, ends_on: datetime.date, actor: Any) -> RiskArea:
-    """Lift a risk area from a day on (H9); audited."""
-    if ends_on < area.starts_on:
-        raise ValidationError({"ends_on": _("解除日期不能早于起始日期")})
-    with transaction.atomic():
-        area = RiskArea.objects.select_for_update().get(pk=area.pk)
-        before = area.ends_on
-        area.ends_on = ends_on
-        area.save(update_fields=["ends_on"])
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            obj=area,
-            changes={"ends_on": [str(before) if before else None, str(ends_on)]},
-            street_id=area.street_id,
-        )
-    return area
-
-
 @login_required
 def risk_areas(request: HttpRequest) -> HttpResponse:
     """The street's risk areas (H9): add one, lift one."""
@@ -165,7 +128,7 @@ def risk_areas(request: HttpRequest) -> HttpResponse:
             add_form = RiskAreaForm(request.POST)
             if add_form.is_valid():
                 try:
-                    area = risk_area_add(street, actor=user, **add_form.cleaned_data)
+                    area = rules.risk_area_add(street=street, actor=user, **add_form.cleaned_data)
                 except ValidationError as exc:
                     apply_errors(add_form, exc)
                 else:
@@ -176,7 +139,7 @@ def risk_areas(request: HttpRequest) -> HttpResponse:
             if end_form.is_valid():
                 area = scope.get_editable_or_404(RiskArea.objects.all(), user, pk=end_form.cleaned_data["area"])
                 try:
-                    risk_area_end(area, ends_on=end_form.cleaned_data["ends_on"], actor=user)
+                    rules.risk_area_end(area, ends_on=end_form.cleaned_data["ends_on"], actor=user)
                 except ValidationError as exc:
                     for message in exc.messages:
                         messages.error(request, message)
@@ -210,38 +173,16 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     form = SettingsForm(request.POST or None, instance=clock)
     if request.method == "POST":
         _require_table_editor(user)
-        before = snapshot(HealthSettings.objects.get(pk=clock.pk))
         if form.is_valid():
-            with transaction.atomic():
-                saved = form.save()
-                audit_record(
-                    actor=user,
-                    action=AuditAction.UPDATE,
-                    obj=saved,
-                    changes=diff(before, snapshot(saved)),
-                    street_id=saved.street_id,
-                )
-            messages.success(request, _("已保存测温与处置时限设置。"))
-            return redirect("health:settings")
+            try:
+                rules.settings_update(context["street"], actor=user, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("已保存测温与处置时限设置。"))
+                return redirect("health:settings")
     context.update(form=form, clock=clock)
     return render(request, "health/settings.html", context, status=400 if request.method == "POST" else 200)
-
-
-def _site_save(form: SiteForm, *, street: Street, actor: Any) -> IsolationSite:
-    with transaction.atomic():
-        creating = form.instance.pk is None
-        before = {} if creating else snapshot(IsolationSite.objects.get(pk=form.instance.pk))
-        site = form.save(commit=False)
-        site.street = street
-        site.save()
-        audit_record(
-            actor=actor,
-            action=AuditAction.CREATE if creating else AuditAction.UPDATE,
-            obj=site,
-            changes=diff(before, snapshot(site)),
-            street_id=street.pk,
-        )
-    return site
 
 
 @login_required
@@ -255,9 +196,13 @@ def sites(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         _require_table_editor(user)
         if form.is_valid():
-            site = _site_save(form, street=street, actor=user)
-            messages.success(request, _("已添加集中隔离点：%(name)s。") % {"name": site.name})
-            return redirect("health:sites")
+            try:
+                site = services.isolation_site_add(street=street, actor=user, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("已添加集中隔离点：%(name)s。") % {"name": site.name})
+                return redirect("health:sites")
     rows = list(IsolationSite.objects.filter(street=street).order_by("name"))
     occupied = {
         row["site_id"]: row["n"]
@@ -273,13 +218,17 @@ def sites(request: HttpRequest) -> HttpResponse:
 @login_required
 def site_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
-    street = _require_table_editor(user)
+    _require_table_editor(user)
     site = scope.get_editable_or_404(IsolationSite.objects.all(), user, pk=pk)
     form = SiteForm(request.POST or None, instance=site)
     if request.method == "POST" and form.is_valid():
-        _site_save(form, street=street, actor=user)
-        messages.success(request, _("已保存集中隔离点：%(name)s。") % {"name": site.name})
-        return redirect("health:sites")
+        try:
+            site = services.isolation_site_update(site, actor=user, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("已保存集中隔离点：%(name)s。") % {"name": site.name})
+            return redirect("health:sites")
     return render(
         request, "health/site_edit.html", {"site": site, "form": form}, status=400 if request.method == "POST" else 200
     )

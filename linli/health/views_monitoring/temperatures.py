@@ -96,6 +96,7 @@ def me(request: HttpRequest) -> HttpResponse:
     for report in TemperatureReport.objects.filter(person_id__in=list(people), date=today):
         reports.setdefault(report.person_id, {})[report.slot] = report
     slot_times = {1: clock.morning_slot, 2: clock.afternoon_slot}
+    now_slot = current_slot(clock)
     members = []
     for person_pk, person in sorted(people.items()):
         slots = [
@@ -111,6 +112,9 @@ def me(request: HttpRequest) -> HttpResponse:
             {
                 "person": person,
                 "slots": slots,
+                # Reported for the slot now open (or for every slot of the day): the page folds the form away.
+                "reported_now": all(s["report"] for s in slots)
+                or any(s["report"] and s["slot"] == now_slot for s in slots),
                 "form": forms.get(person_pk) or TemperatureForm(prefix=f"p{person_pk}"),
             }
         )
@@ -118,8 +122,8 @@ def me(request: HttpRequest) -> HttpResponse:
         "members": members,
         "clock": clock,
         "today": today,
-        "slot": current_slot(clock),
-        "slot_label": SLOT_LABELS[current_slot(clock)],
+        "slot": now_slot,
+        "slot_label": SLOT_LABELS[now_slot],
         "symptoms": Symptom.choices,
     }
     return render(request, "health/me.html", context, status=status)
@@ -139,12 +143,10 @@ def chase(request: HttpRequest) -> HttpResponse:
         slot = form.cleaned_data["slot"] or slot
     if date > today:
         date = today
-    rows: list[Monitoring] = []
-    seen: set[int] = set()
-    for monitoring in selectors.chase_list(user, date, slot)[:CHASE_LIMIT]:
-        if monitoring.person_id not in seen:  # one row per person, whatever the database
-            seen.add(monitoring.person_id)
-            rows.append(monitoring)
+    rows = selectors.chase_rows(user, date, slot, limit=CHASE_LIMIT + 1)
+    truncated = len(rows) > CHASE_LIMIT
+    rows = rows[:CHASE_LIMIT]
+    missing = selectors.chase_list(user, date, slot).count() if truncated else len(rows)
     due = selectors.due(user, date, slot).values("person_id").distinct().count()
     context = {
         "form": DaySlotForm(initial={"date": date, "slot": slot}),
@@ -153,10 +155,11 @@ def chase(request: HttpRequest) -> HttpResponse:
         "slot_label": SLOT_LABELS[slot],
         "clock": clock,
         "rows": rows,
-        "truncated": len(rows) >= CHASE_LIMIT,
+        "truncated": truncated,
+        "limit": CHASE_LIMIT,
         "due": due,
-        "reported": due - len(rows),
-        "missing_count": len(rows),
+        "reported": due - missing,
+        "missing_count": missing,
         "can_reveal": getattr(user, "can_reveal", False),
         "can_report": has_role(user, PROXY_REPORT_ROLES),
         "here": request.get_full_path(),
@@ -188,13 +191,19 @@ def summary(request: HttpRequest) -> HttpResponse:
         )
         for key in totals:
             totals[key] += getattr(row, key)
+    monitored, afternoon_due = totals["monitored"], totals["reported_afternoon"] + totals["missing_afternoon"]
     context = {
         "form": DayForm(initial={"date": date}),
         "date": date,
         "clock": clock,
         "rows": rows,
         "totals": totals,
+        "totals_afternoon_due": afternoon_due,
+        "totals_morning_pct": round(100 * totals["reported_morning"] / monitored) if monitored else 0,
+        "totals_afternoon_pct": round(100 * totals["reported_afternoon"] / afternoon_due) if afternoon_due else 0,
         "is_today": date == today,
+        # Before the afternoon slot of today nobody is late for it yet: the chart says so instead of "未报".
+        "afternoon_open": date < today or current_slot(clock) == 2,
     }
     return render(request, "health/summary.html", context)
 
