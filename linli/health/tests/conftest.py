@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from linli.gate.tests.conftest import Gate, at, gate  # noqa: F401  (the gate fixture is used by these tests)
+from linli.gate.tests.conftest import Gate, at, gate
 from linli.health.models import RiskArea
 from linli.lib.testing import Personas
 from linli.registry.models import Household, Person

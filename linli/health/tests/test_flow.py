@@ -37,7 +37,12 @@ def test_returnee_from_a_medium_risk_county_is_held_reports_and_is_released(heal
     assert "中风险" in registration.finding.reason if registration.finding else False
     order = registration.order
     assert order is not None
-    assert (order.place, order.days, order.starts_on, order.planned_end) == (Place.HOME, 14, day(20), datetime.date(2026, 12, 4))
+    assert (order.place, order.days, order.starts_on, order.planned_end) == (
+        Place.HOME,
+        14,
+        day(20),
+        datetime.date(2026, 12, 4),
+    )
     assert [t.due_on for t in TestTask.objects.filter(order=order)] == [day(20), datetime.date(2026, 12, 3)]
 
     # The gate refuses the household's pass with the reason, without any manual step.
