@@ -11,6 +11,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli.health import rules
 from linli.health.choices import Category, OrderStatus, Place, RiskLevel, Symptom, TestResult, Zone
 from linli.health.models import HealthSettings, IsolationSite
 
@@ -291,24 +292,7 @@ class SettingsForm(forms.ModelForm):
 
     class Meta:
         model = HealthSettings
-        fields = [
-            "morning_slot",
-            "afternoon_slot",
-            "report_deadline",
-            "summary_due",
-            "fever_threshold",
-            "risk_window_days",
-            "status_window_days",
-            "large_outbreak_cases",
-            "due_community_notified",
-            "due_street_informed",
-            "due_centre_informed",
-            "due_ambulance_sent",
-            "due_at_fever_clinic",
-            "due_cdc_informed",
-            "unit_seal_reports_per_day",
-            "building_seal_reports_per_day",
-        ]
+        fields = list(rules.SETTINGS_FIELDS)
         widgets = {
             name: forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
             for name in ("morning_slot", "afternoon_slot", "report_deadline", "summary_due")

@@ -155,25 +155,24 @@ def rule_update(rule: MeasureRule, *, actor: Any, **changes: Any) -> MeasureRule
 
 
 # The reporting clock and thresholds the street may change (H3, H5).
-SETTINGS_FIELDS = frozenset(
-    {
-        "morning_slot",
-        "afternoon_slot",
-        "report_deadline",
-        "summary_due",
-        "fever_threshold",
-        "risk_window_days",
-        "status_window_days",
-        "large_outbreak_cases",
-        "due_community_notified",
-        "due_street_informed",
-        "due_centre_informed",
-        "due_ambulance_sent",
-        "due_at_fever_clinic",
-        "due_cdc_informed",
-        "unit_seal_reports_per_day",
-        "building_seal_reports_per_day",
-    }
+# The street's settings a person may change, in the order the settings form shows them.
+SETTINGS_FIELDS: tuple[str, ...] = (
+    "morning_slot",
+    "afternoon_slot",
+    "report_deadline",
+    "summary_due",
+    "fever_threshold",
+    "risk_window_days",
+    "status_window_days",
+    "large_outbreak_cases",
+    "due_community_notified",
+    "due_street_informed",
+    "due_centre_informed",
+    "due_ambulance_sent",
+    "due_at_fever_clinic",
+    "due_cdc_informed",
+    "unit_seal_reports_per_day",
+    "building_seal_reports_per_day",
 )
 
 # The fever threshold a street may set (H3: 37.3 ℃ by default).
@@ -186,7 +185,7 @@ def settings_update(street: Street | int, *, actor: Any, **changes: Any) -> Heal
     The settings page and the API both save through here. A seal or order already started keeps
     the counts it started with.
     """
-    unknown = sorted(set(changes) - SETTINGS_FIELDS)
+    unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
     if unknown:
         raise ValidationError(_("不能修改：%(fields)s") % {"fields": "、".join(unknown)})
     settings_for(street)  # created with the defaults on first use

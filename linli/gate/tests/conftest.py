@@ -29,8 +29,8 @@ def at(day: int, hour: int, minute: int = 0) -> datetime.datetime:
     return datetime.datetime(2026, 11, day, hour, minute, tzinfo=services.quota.local_zone())
 
 
-@pytest.fixture
-def gate(personas: Personas) -> Gate:
+def build_gate(personas: Personas) -> Gate:
+    """The checkpoint 东门 of P1 in closed management, its guard, and a pass for the resident's household."""
     tree = personas.tree
     checkpoint = services.checkpoint_create(compound=tree.p1, name="东门")
     rules = services.rules_for(tree.p1)
@@ -42,3 +42,8 @@ def gate(personas: Personas) -> Gate:
     personas.gate_guard.checkpoint = checkpoint
     personas.gate_guard.save()
     return Gate(personas, checkpoint, rules, household, members, household_pass)
+
+
+@pytest.fixture
+def gate(personas: Personas) -> Gate:
+    return build_gate(personas)

@@ -19,9 +19,8 @@ from linli.accounts.models import ApiToken
 from linli.accounts.services import api_token_create
 from linli.gate import services
 from linli.gate.api_checkpoint import ScanOut
-from linli.gate.choices import RiskLevel
 from linli.gate.models import GateScan, HouseholdGateState
-from linli.gate.tests.conftest import Gate, at
+from linli.gate.tests.conftest import Gate, at, build_gate
 from linli.lib.testing import build_personas
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,18 +31,7 @@ POSTGRES = connection.vendor == "postgresql"
 @pytest.fixture
 def street() -> Iterator[Gate]:
     """The gate of conftest.py, built in a test whose writes commit (transaction=True)."""
-    personas = build_personas()
-    tree = personas.tree
-    checkpoint = services.checkpoint_create(compound=tree.p1, name="东门")
-    rules = services.rules_for(tree.p1)
-    rules.risk_level = RiskLevel.MEDIUM
-    rules.save()
-    household = personas.resident_household
-    members = list(household.members.order_by("pk"))
-    household_pass = services.pass_issue(household=household, members=members[:1], today=datetime.date(2026, 11, 1))
-    personas.gate_guard.checkpoint = checkpoint
-    personas.gate_guard.save()
-    yield Gate(personas, checkpoint, rules, household, members, household_pass)
+    yield build_gate(build_personas())
 
 
 def token_for(user: Any) -> str:
