@@ -454,6 +454,10 @@ def test_daily_summary_per_community_with_the_due_time(health: Health, area: Ris
     row = response.context["rows"][0]["row"]
     assert (row.monitored, row.reported_morning, row.fever, row.open_escalations) == (1, 1, 1, 1)
     assert 'style="width:100%"' in text  # the morning bar is full
+    # The other community has nobody to monitor: it still appears, as a zero report (O1).
+    zero = [item for item in response.context["rows"] if item.get("zero")]
+    assert [item["row"].community_name for item in zero] == ["团结社区"]
+    assert "零报告" in text
 
 
 # --- fever escalations ---

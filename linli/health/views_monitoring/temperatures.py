@@ -43,7 +43,7 @@ from linli.health.views_monitoring.common import (
 )
 from linli.lib import scope
 from linli.lib.views import apply_errors
-from linli.registry.models import Person
+from linli.registry.models import Community, Person
 
 # --- temperatures: the resident, the chase list, the summary ---
 
@@ -191,6 +191,12 @@ def summary(request: HttpRequest) -> HttpResponse:
         )
         for key in totals:
             totals[key] += getattr(row, key)
+    # Zero reports (O1): a community with nobody to monitor still appears, so the street sees it reported.
+    listed = {item["row"].community_id for item in rows}
+    for community_id, name in scope.visible(Community.objects.order_by("name"), user).values_list("pk", "name"):
+        if community_id not in listed:
+            empty = selectors.CommunitySummary(community_id, name, 0, 0, 0, 0, 0, 0, 0, 0)
+            rows.append({"row": empty, "morning_pct": 0, "afternoon_due": 0, "afternoon_pct": 0, "zero": True})
     monitored, afternoon_due = totals["monitored"], totals["reported_afternoon"] + totals["missing_afternoon"]
     context = {
         "form": DayForm(initial={"date": date}),
