@@ -176,3 +176,13 @@ def test_api_writes_through_a_browser_session_need_the_csrf_token(personas) -> N
     )
     assert response.status_code in (200, 201), response.content
     assert Person.objects.filter(name="有令牌").exists()
+
+
+def test_a_page_not_found_or_forbidden_says_so_in_chinese_without_echoing_the_address(personas) -> None:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(personas.supplier)
+    missing = client.get("/registry/household/987654/")
+    forbidden = client.get("/health/")
+    assert missing.status_code == 404 and forbidden.status_code == 403
+    assert "未找到该页面" in missing.content.decode() and "987654" not in missing.content.decode()
+    assert "无权操作" in forbidden.content.decode()
