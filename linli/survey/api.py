@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from linli.lib import scope
@@ -31,6 +32,10 @@ class VisitIn(Schema):
     people_home: list[int] = []
     members_confirmed: bool = False
     fever: bool = False
+    fever_people: list[int] = Field(default=[], description="有发热等症状的本户成员；勾选 fever 时必填")
+    temperature: float | str | None = Field(
+        default=None, description="发热人员的体温（℃），如 38.5；可不填，未勾选 fever 时不记录"
+    )
     travel_14d: bool = False
     visitors_present: bool = False
     note: str = ""
@@ -45,12 +50,18 @@ class VisitOut(Schema):
     people_home: list[int]
     members_confirmed: bool
     fever: bool
+    fever_people: list[int]
+    temperature: Decimal | None
     travel_14d: bool
     visitors_present: bool
     note: str
     covers_household: bool
     household_surveyed_at: datetime.datetime | None
     warning: str | None = None
+
+
+class VisitCreatedOut(VisitOut):
+    escalations: list[int] = Field(description="本次发热启动（或沿用已开启）的发热处置，每名发热人员一条")
 
 
 class ProgressRowOut(Schema):
@@ -96,6 +107,8 @@ def _visit_out(visit: SurveyVisit, household: Household) -> dict[str, Any]:
         "people_home": [person.pk for person in visit.people_home.all()],
         "members_confirmed": visit.members_confirmed,
         "fever": visit.fever,
+        "fever_people": [person.pk for person in visit.fever_people.all()],
+        "temperature": visit.temperature,
         "travel_14d": visit.travel_14d,
         "visitors_present": visit.visitors_present,
         "note": visit.note,
@@ -117,7 +130,7 @@ def visit_list(request: HttpRequest, household_id: int) -> Any:
 
 @router.post(
     "/households/{household_id}/visits",
-    response={201: VisitOut, 400: ErrorOut},
+    response={201: VisitCreatedOut, 400: ErrorOut},
     summary="登记一次入户走访",
 )
 def visit_create(request: HttpRequest, household_id: int, payload: VisitIn) -> Any:
@@ -128,21 +141,48 @@ def visit_create(request: HttpRequest, household_id: int, payload: VisitIn) -> A
         household = scope.get_editable_or_404(Household.objects.all(), user, pk=household_id)
     except Http404 as exc:
         raise HttpError(404, _("未找到该户，或不在您的负责范围内")) from exc
-    wanted = set(payload.people_home)
-    people = list(household.members.filter(pk__in=wanted))
-    if len(people) != len(wanted):
-        return bad_request({"people_home": [_("只能勾选本户的成员")]})
+    errors: dict[str, list[str]] = {}
+    people = _members(household, payload.people_home, "people_home", errors)
+    fever_people = _members(household, payload.fever_people, "fever_people", errors)
+    temperature = _temperature(payload.temperature, errors)
+    if errors:
+        return bad_request(errors)
     try:
         visit = services.survey_visit_record(
             household=household,
             visitor=user,
             people_home=people,
+            fever_people=fever_people,
+            temperature=temperature,
             request=request,
-            **payload.dict(exclude={"people_home"}),
+            **payload.dict(exclude={"people_home", "fever_people", "temperature"}),
         )
     except ValidationError as exc:
         return bad_request(exc.message_dict)
-    return Status(201, _visit_out(visit, household))
+    escalations = [escalation.pk for escalation in selectors.visit_escalations(user, visit)] if visit.fever else []
+    return Status(201, {**_visit_out(visit, household), "escalations": escalations})
+
+
+def _members(household: Household, ids: list[int], field: str, errors: dict[str, list[str]]) -> list[Any]:
+    """The household's members with these ids; an id that is not one of them is an error on ``field``."""
+    wanted = set(ids)
+    people = list(household.members.filter(pk__in=wanted))
+    if len(people) != len(wanted):
+        errors[field] = [_("只能勾选本户的成员")]
+    return people
+
+
+def _temperature(value: float | str | None, errors: dict[str, list[str]]) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+        if number.is_finite():
+            return number.quantize(Decimal("0.1"))
+    except (ArithmeticError, ValueError):
+        pass
+    errors["temperature"] = [_("请填写体温，如 38.5")]
+    return None
 
 
 @router.get("/progress", response=ProgressOut, summary="摸排进度（按社区、网格、小区、楼栋逐级）")

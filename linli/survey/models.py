@@ -8,7 +8,7 @@ from linli.registry.models import Household, Person
 
 
 class SurveyVisit(models.Model):
-    """A visit to a household: who was home, whether the member list was confirmed, fever, travel, visitors."""
+    """A visit to a household: who was home, whether the member list was confirmed, who had fever, travel, visitors."""
 
     SCOPE_LOOKUPS = {
         "street": "household__street_id",
@@ -28,6 +28,9 @@ class SurveyVisit(models.Model):
     people_home = models.ManyToManyField(Person, blank=True, related_name="+", verbose_name=_("在家人员"))
     members_confirmed = models.BooleanField(_("成员信息已核实"), default=False)
     fever = models.BooleanField(_("有发热等症状"), default=False)
+    # Who had the fever; each of them gets a fever escalation in the health module (SPEC H3).
+    fever_people = models.ManyToManyField(Person, blank=True, related_name="+", verbose_name=_("发热人员"))
+    temperature = models.DecimalField(_("体温（℃）"), max_digits=3, decimal_places=1, null=True, blank=True)
     travel_14d = models.BooleanField(_("14天内有外出行程"), default=False)
     visitors_present = models.BooleanField(_("有来访人员"), default=False)
     note = models.TextField(_("情况说明"), blank=True)

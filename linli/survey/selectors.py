@@ -12,6 +12,8 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
+from linli.health.choices import EscalationStatus
+from linli.health.models import FeverEscalation
 from linli.lib import scope
 from linli.registry.choices import Relation
 from linli.registry.models import Building, Community, Compound, Grid, Household, Person, Street
@@ -42,7 +44,20 @@ def visits_for_household(user: Any, household: Household) -> QuerySet[SurveyVisi
     return scope.visible(
         SurveyVisit.objects.filter(household=household)
         .select_related("visitor")
-        .prefetch_related(Prefetch("people_home", queryset=Person.objects.only("id", "name", "household_id"))),
+        .prefetch_related(
+            Prefetch("people_home", queryset=Person.objects.only("id", "name", "household_id")),
+            Prefetch("fever_people", queryset=Person.objects.only("id", "name", "household_id")),
+        ),
+        user,
+    )
+
+
+def visit_escalations(user: Any, visit: SurveyVisit) -> QuerySet[FeverEscalation]:
+    """The open fever escalations of the people a visit found with fever (opened or reused by the visit)."""
+    return scope.visible(
+        FeverEscalation.objects.filter(person__in=visit.fever_people.all(), status=EscalationStatus.OPEN)
+        .select_related("person")
+        .order_by("person_id"),
         user,
     )
 

@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -54,6 +56,10 @@ def visit_create(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             if visit.fever:
                 messages.warning(request, services.FEVER_WARNING)
+                for escalation in selectors.visit_escalations(user, visit):
+                    opened = _("已为%(name)s启动发热处置流程") % {"name": escalation.person.name}
+                    link = reverse("health:escalation", args=[escalation.pk])
+                    messages.warning(request, format_html('{} <a href="{}">{}</a>', opened, link, _("查看处置")))
             if visit.covers_household:
                 messages.success(request, _("已保存走访记录，本户摸排完成"))
             else:

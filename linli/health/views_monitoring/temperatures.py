@@ -176,7 +176,7 @@ def summary(request: HttpRequest) -> HttpResponse:
     form = DayForm(request.GET or None)
     today = timezone.localdate()
     date = form.cleaned_data["date"] or today if form.is_valid() else today
-    rows = []
+    rows: list[dict[str, Any]] = []
     totals = {"monitored": 0, "reported_morning": 0, "missing_morning": 0, "reported_afternoon": 0}
     totals.update({"missing_afternoon": 0, "fever": 0, "symptoms": 0, "open_escalations": 0})
     for row in selectors.daily_summary(user, date):

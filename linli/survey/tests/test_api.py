@@ -20,7 +20,11 @@ def test_api_records_a_covering_visit_and_lists_it(personas, client_for):
     client = client_for(personas.grid_worker)
     members = list(target.members.values_list("pk", flat=True))
 
-    created = post_json(client, visits_url(target), {"people_home": members, "members_confirmed": True, "fever": True})
+    created = post_json(
+        client,
+        visits_url(target),
+        {"people_home": members, "members_confirmed": True, "fever": True, "fever_people": members[:1]},
+    )
     listed = client.get(visits_url(target))
 
     assert created.status_code == 201
@@ -31,6 +35,7 @@ def test_api_records_a_covering_visit_and_lists_it(personas, client_for):
     assert listed.status_code == 200
     assert [row["id"] for row in listed.json()] == [body["id"]]
     assert sorted(listed.json()[0]["people_home"]) == sorted(members)
+    assert listed.json()[0]["fever_people"] == members[:1]
 
 
 def test_api_refuses_people_of_another_household_in_chinese(personas, client_for):

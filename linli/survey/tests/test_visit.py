@@ -98,12 +98,16 @@ def test_later_covering_visit_keeps_the_first_survey_time(personas):
 def test_visit_and_the_survey_mark_are_audited(personas):
     target = household(personas)
 
-    visit = survey_visit_record(household=target, visitor=personas.grid_worker, members_confirmed=True, fever=True)
+    sick = target.members.get(relation="householder")
+    visit = survey_visit_record(
+        household=target, visitor=personas.grid_worker, members_confirmed=True, fever=True, fever_people=[sick]
+    )
 
     created = AuditEvent.objects.get(model="survey.SurveyVisit", object_pk=str(visit.pk))
     assert created.action == "create"
     assert created.actor == personas.grid_worker
     assert created.changes["fever"] is True
+    assert created.changes["fever_people"] == [sick.pk]
     assert created.community_id == personas.tree.c1.pk
     marked = AuditEvent.objects.get(model="registry.Household", object_pk=str(target.pk), action="update")
     assert marked.changes["surveyed_at"][0] is None
@@ -154,9 +158,16 @@ def test_fever_shows_the_report_warning_after_saving(personas, client_for):
     target = household(personas)
     client = client_for(personas.grid_worker)
 
+    sick = target.members.get(relation="householder")
+
     response = client.post(
         visit_url(target),
-        {"visited_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "anyone_home": "1", "fever": "on"},
+        {
+            "visited_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "anyone_home": "1",
+            "fever": "on",
+            "fever_people": [sick.pk],
+        },
     )
 
     assert response.status_code == 302
