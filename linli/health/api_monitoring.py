@@ -45,7 +45,6 @@ from linli.registry.models import Person
 
 router = Router(tags=["health"])
 
-CHASE_LIMIT = 1000  # as the chase page: a street has a few hundred people under observation
 REPORTS_LIMIT = 60  # a person's latest reports: 14 days of two slots, and then some
 
 
@@ -194,6 +193,7 @@ def chase(request: HttpRequest, date: datetime.date | None = None, slot: int | N
         slot = 2 if timezone.localtime().time() >= clock.afternoon_slot else 1
     if slot not in selectors.SLOTS:
         raise HttpError(422, _("时段须为 1（上午）或 2（下午）"))
+    found = selectors.chase(user, day, slot)
     rows = [
         {
             "person_id": row.person_id,
@@ -207,18 +207,17 @@ def chase(request: HttpRequest, date: datetime.date | None = None, slot: int | N
             "seal_id": row.seal_id,
             "reports_per_day": row.reports_per_day,
         }
-        for row in selectors.chase_rows(user, day, slot, limit=CHASE_LIMIT)
+        for row in found.rows
     ]
-    due = selectors.due(user, day, slot).values("person_id").distinct().count()
     return {
         "date": day,
         "slot": slot,
         "slot_label": _slot_label(slot),
         "report_deadline": clock.report_deadline,
-        "due": due,
-        "reported": due - len(rows),
-        "missing": len(rows),
-        "truncated": len(rows) >= CHASE_LIMIT,
+        "due": found.due,
+        "reported": found.reported,
+        "missing": found.missing,
+        "truncated": found.truncated,
         "rows": rows,
     }
 

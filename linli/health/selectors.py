@@ -136,6 +136,33 @@ def chase_rows(user: Any, date: datetime.date, slot: int, *, limit: int | None =
     return [ChaseRow(*values) for values in qs]
 
 
+# People on one chase list (page or API); the counts above it stay exact when it is cut.
+CHASE_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Chase:
+    """A day's slot as the chase page and the API show it: who owes, who is missing, the first rows."""
+
+    due: int
+    missing: int
+    rows: list[ChaseRow]
+    truncated: bool
+
+    @property
+    def reported(self) -> int:
+        return self.due - self.missing
+
+
+def chase(user: Any, date: datetime.date, slot: int, *, limit: int = CHASE_LIMIT) -> Chase:
+    rows = chase_rows(user, date, slot, limit=limit + 1)
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    missing = chase_list(user, date, slot).count() if truncated else len(rows)
+    due_count = due(user, date, slot).values("person_id").distinct().count()
+    return Chase(due=due_count, missing=missing, rows=rows, truncated=truncated)
+
+
 @dataclass(frozen=True)
 class CommunitySummary:
     """One community's day (the 17:00 summary to the street)."""

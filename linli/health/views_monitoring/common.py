@@ -26,7 +26,6 @@ from linli.lib import scope
 from linli.registry.models import Street
 
 LIST_PAGE = 50
-CHASE_LIMIT = 1000  # people on one chase list; a street has a few hundred under observation
 ESCALATION_LIMIT = 200
 SEARCH_LIMIT = 20
 SLOT_LABELS = {1: gettext_lazy("上午"), 2: gettext_lazy("下午")}

@@ -32,7 +32,6 @@ from linli.health.permissions import (
     has_role,
 )
 from linli.health.views_monitoring.common import (
-    CHASE_LIMIT,
     SLOT_LABELS,
     _clock,
     _labelled,
@@ -143,23 +142,19 @@ def chase(request: HttpRequest) -> HttpResponse:
         slot = form.cleaned_data["slot"] or slot
     if date > today:
         date = today
-    rows = selectors.chase_rows(user, date, slot, limit=CHASE_LIMIT + 1)
-    truncated = len(rows) > CHASE_LIMIT
-    rows = rows[:CHASE_LIMIT]
-    missing = selectors.chase_list(user, date, slot).count() if truncated else len(rows)
-    due = selectors.due(user, date, slot).values("person_id").distinct().count()
+    found = selectors.chase(user, date, slot)
     context = {
         "form": DaySlotForm(initial={"date": date, "slot": slot}),
         "date": date,
         "slot": slot,
         "slot_label": SLOT_LABELS[slot],
         "clock": clock,
-        "rows": rows,
-        "truncated": truncated,
-        "limit": CHASE_LIMIT,
-        "due": due,
-        "reported": due - missing,
-        "missing_count": missing,
+        "rows": found.rows,
+        "truncated": found.truncated,
+        "limit": selectors.CHASE_LIMIT,
+        "due": found.due,
+        "reported": found.reported,
+        "missing_count": found.missing,
         "can_reveal": getattr(user, "can_reveal", False),
         "can_report": has_role(user, PROXY_REPORT_ROLES),
         "here": request.get_full_path(),
