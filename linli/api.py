@@ -13,6 +13,7 @@ from linli.lib.apiauth import AUTH
 from linli.organisation.api import router as organisation_router
 from linli.registry.api import router as registry_router
 from linli.rosters.api import router as rosters_router
+from linli.supplies.api import routers as supplies_routers
 from linli.survey.api import router as survey_router
 
 api = NinjaAPI(
@@ -33,6 +34,8 @@ for gate_router in gate_routers:
     api.add_router("/gate", gate_router)
 for health_router in health_routers:
     api.add_router("/health", health_router)
+for supplies_router in supplies_routers:
+    api.add_router("/supplies", supplies_router)
 
 
 @api.exception_handler(AuthenticationError)

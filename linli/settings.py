@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "linli.rosters",
     "linli.gate",
     "linli.health",
+    "linli.supplies",
 ]
 
 MIDDLEWARE = [

@@ -31,6 +31,7 @@ urlpatterns = [
     path("audit/", include("linli.audit.urls")),
     path("gate/", include("linli.gate.urls")),
     path("health/", include("linli.health.urls")),
+    path("supplies/", include("linli.supplies.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -30,6 +30,10 @@ class User(AbstractUser):
     unit = models.ForeignKey("registry.Unit", models.PROTECT, null=True, blank=True, related_name="+")
     household = models.ForeignKey("registry.Household", models.CASCADE, null=True, blank=True, related_name="+")
     supplier_name = models.CharField(_("所属商超"), max_length=100, blank=True)
+    # Supplier staff have no place in the tree: they see the records of their supplier (linli.supplies).
+    supplier = models.ForeignKey(
+        "supplies.Supplier", models.SET_NULL, null=True, blank=True, related_name="staff", verbose_name=_("商超")
+    )
     # A gate guard works at one checkpoint of the compound the account is scoped to.
     checkpoint = models.ForeignKey(
         "gate.Checkpoint", models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("值守卡口")

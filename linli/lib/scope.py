@@ -9,7 +9,9 @@ of the tree it belongs to, the lookup that names its ancestor at that level (its
   account's level is the account's node;
 * a record above the account's node (the community of a grid worker, say) is visible only when it
   is on the account's own path up the tree, and never changeable;
-* an account without a tree scope (a supplier) sees no registry data at all.
+* an account without a tree scope (a supplier's staff) sees no registry data at all; records that
+  declare ``SUPPLIER_LOOKUP`` (the path to their supplier's id) are visible and changeable to the
+  staff of that supplier (``user.supplier_id``), and to no other supplier.
 
 Pages, API endpoints, exports and admin views all call :func:`visible` or :func:`editable`.
 """
@@ -55,13 +57,22 @@ def is_unrestricted(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_superuser)
 
 
+def _supplier_filter(qs: models.QuerySet[M], user: Any) -> models.QuerySet[M]:
+    """A supplier's staff see (and change) their own supplier's records, nothing else."""
+    lookup = getattr(qs.model, "SUPPLIER_LOOKUP", None)
+    supplier_id = getattr(user, "supplier_id", None)
+    if lookup is None or not supplier_id:
+        return qs.none()
+    return qs.filter(**{lookup: supplier_id})
+
+
 def visible(qs: models.QuerySet[M], user: User | Any) -> models.QuerySet[M]:
     """The records of ``qs`` that ``user`` may see."""
     if is_unrestricted(user):
         return qs
     level = user_level(user)
     if level is None:
-        return qs.none()
+        return _supplier_filter(qs, user) if getattr(user, "is_authenticated", False) else qs.none()
     lookups = _lookups(qs.model)
     if level in lookups:
         return qs.filter(**{lookups[level]: getattr(user, f"{level}_id")})
@@ -75,7 +86,9 @@ def editable(qs: models.QuerySet[M], user: User | Any) -> models.QuerySet[M]:
     if is_unrestricted(user):
         return qs
     level = user_level(user)
-    if level is None or level not in _lookups(qs.model):
+    if level is None:
+        return _supplier_filter(qs, user) if getattr(user, "is_authenticated", False) else qs.none()
+    if level not in _lookups(qs.model):
         return qs.none()
     return visible(qs, user)
 

@@ -151,7 +151,12 @@ class Personas:
 
 
 def build_personas() -> Personas:
+    from linli.supplies.models import Supplier
+
     tree = build_tree()
+    # The supplier persona works for the street's designated supermarket, which serves C1 only.
+    shop = Supplier.objects.create(street=tree.street, name="平价超市", contact_phone="13900000001")
+    shop.communities.add(tree.c1)
     resident_household = tree.households[f"{tree.b1.code}/1单元/101"]
     resident_person = Person.objects.filter(household=resident_household, relation="householder").get()
     return Personas(
@@ -162,7 +167,9 @@ def build_personas() -> Personas:
         building_lead=make_user("building", Role.BUILDING_LEAD, tree.b1, display_name="楼栋长"),
         gate_guard=make_user("guard", Role.GATE_GUARD, tree.p1, display_name="值守"),
         medic=make_user("medic", Role.MEDIC, tree.c1, display_name="医生"),
-        supplier=make_user("supplier", Role.SUPPLIER, None, supplier_name="平价超市", display_name="商超"),
+        supplier=make_user(
+            "supplier", Role.SUPPLIER, None, supplier_name="平价超市", supplier=shop, display_name="商超"
+        ),
         resident=make_user(
             resident_person.phone, Role.RESIDENT, resident_household, phone=resident_person.phone, display_name="居民"
         ),

@@ -1,0 +1,5 @@
+"""Supplies API: catalogue (see docs/supplies.md)."""
+
+from ninja import Router
+
+router = Router(tags=["supplies-catalogue"])

@@ -1,0 +1,5 @@
+"""Supplies pages: delivery (see docs/supplies.md)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""Supplies pages: money (see docs/supplies.md)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
