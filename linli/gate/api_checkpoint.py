@@ -21,7 +21,7 @@ from linli.gate import services
 from linli.gate.models import Checkpoint
 from linli.lib import scope
 from linli.lib.apiauth import DEFERRED_AUTH, PendingToken
-from linli.lib.apiutil import tree_staff
+from linli.lib.apiutil import ErrorOut, tree_staff
 
 router = Router(tags=["gate"])
 
@@ -78,7 +78,7 @@ class OfflineScanIn(ScanIn):
     reason: str = Field(default="ok", max_length=16)
 
 
-class HouseholdOut(Schema):
+class ScanHouseholdOut(Schema):
     id: int
     room: str
     members: list[str]
@@ -89,7 +89,7 @@ class ScanOut(Schema):
     verdict: str
     reason: str
     message: str
-    household: HouseholdOut | None = None
+    household: ScanHouseholdOut | None = None
     next_out_at: datetime.datetime | None = None
     duplicate: bool = False
 
@@ -108,10 +108,6 @@ class SyncOut(Schema):
     stored: int
     duplicates: int
     results: list[SyncResultOut]
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 def _aware(moment: datetime.datetime) -> datetime.datetime:

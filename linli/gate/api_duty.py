@@ -23,15 +23,10 @@ from pydantic import Field
 from linli.gate import board, duty, rules, services
 from linli.gate.models import Checkpoint, DutyAssignment, GateAlert, GateRules, QuotaViolation, Shift
 from linli.lib import scope
-from linli.lib.apiutil import bad_request, tree_staff
+from linli.lib.apiutil import ErrorOut, bad_request, tree_staff
 from linli.registry.models import Compound
 
 router = Router(tags=["gate"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 def _staff(request: HttpRequest) -> Any:

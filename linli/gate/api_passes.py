@@ -20,7 +20,7 @@ from pydantic import Field
 from linli.gate import pass_admin, passes, services
 from linli.gate.models import HouseholdPass
 from linli.lib import scope
-from linli.lib.apiutil import bad_request, tree_staff
+from linli.lib.apiutil import ErrorOut, bad_request, tree_staff
 from linli.registry.models import Compound, Household, Person
 
 router = Router(tags=["gate"])
@@ -39,7 +39,7 @@ def _household(request: HttpRequest, household_id: int) -> tuple[Any, Household]
     return user, household
 
 
-class MemberOut(Schema):
+class PassMemberOut(Schema):
     id: int
     name: str
 
@@ -56,7 +56,7 @@ class PassOut(Schema):
     issued_at: datetime.datetime
     revoked_at: datetime.datetime | None
     revoked_reason: str
-    members: list[MemberOut]
+    members: list[PassMemberOut]
 
 
 class HouseholdPassOut(Schema):
@@ -66,11 +66,6 @@ class HouseholdPassOut(Schema):
     hold: str | None
     current: PassOut | None
     history: list[PassOut]
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 class IssueIn(Schema):

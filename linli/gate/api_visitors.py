@@ -26,14 +26,10 @@ from linli.gate import visitors
 from linli.gate.api_checkpoint import checkpoint_for
 from linli.gate.models import Checkpoint, ExemptPass, Parcel, VehicleEntry, VehiclePass, Visit
 from linli.lib import scope
+from linli.lib.apiutil import ErrorOut
 from linli.registry.models import Compound, Household, Person
 
 router = Router(tags=["gate"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 @contextmanager
@@ -222,7 +218,7 @@ class HostOut(Schema):
     members: list[HostMemberOut]
 
 
-class VisitIn(Schema):
+class GateVisitIn(Schema):
     name: str = Field(max_length=50)
     id_number: str = Field(max_length=40)
     phone: str = Field(default="", max_length=20)
@@ -237,7 +233,7 @@ class VisitIn(Schema):
     uuid: uuid_module.UUID | None = Field(default=None, description="由手机生成；同一 uuid 重发只记录一次")
 
 
-class VisitOut(Schema):
+class GateVisitOut(Schema):
     id: int
     checkpoint_id: int
     name: str
@@ -289,7 +285,7 @@ def visit_hosts(request: HttpRequest, checkpoint_id: int, room: str = "") -> Any
     return visitors.hosts_by_room(checkpoint.compound_id, room)
 
 
-@router.get("/checkpoints/{checkpoint_id}/visits", response=list[VisitOut], summary="访客登记（在访或24小时内）")
+@router.get("/checkpoints/{checkpoint_id}/visits", response=list[GateVisitOut], summary="访客登记（在访或24小时内）")
 def visit_list(request: HttpRequest, checkpoint_id: int, open: bool = False) -> Any:
     checkpoint = _desk(request, checkpoint_id)
     qs = visitors.visits_open(checkpoint) if open else visitors.visits_recent(checkpoint)
@@ -298,10 +294,10 @@ def visit_list(request: HttpRequest, checkpoint_id: int, open: bool = False) -> 
 
 @router.post(
     "/checkpoints/{checkpoint_id}/visits",
-    response={201: VisitOut, 422: ErrorOut},
+    response={201: GateVisitOut, 422: ErrorOut},
     summary="登记访客（不符合条件的记为拒绝并说明原因）",
 )
-def visit_create(request: HttpRequest, checkpoint_id: int, payload: VisitIn) -> Any:
+def visit_create(request: HttpRequest, checkpoint_id: int, payload: GateVisitIn) -> Any:
     checkpoint = _desk(request, checkpoint_id)
     try:
         visit = visitors.visit_register(
@@ -314,7 +310,7 @@ def visit_create(request: HttpRequest, checkpoint_id: int, payload: VisitIn) -> 
     return Status(201, _visit_out(visit))
 
 
-@router.post("/visits/{visit_id}/checkout", response={200: VisitOut, 422: ErrorOut}, summary="访客离开销号")
+@router.post("/visits/{visit_id}/checkout", response={200: GateVisitOut, 422: ErrorOut}, summary="访客离开销号")
 def visit_checkout(request: HttpRequest, visit_id: int) -> Any:
     with refusals():
         visit = visitors.desk_record(
@@ -327,13 +323,13 @@ def visit_checkout(request: HttpRequest, visit_id: int) -> Any:
     return _visit_out(visit)
 
 
-class RevealOut(Schema):
+class VisitorRevealOut(Schema):
     visit_id: int
     field: str
     value: str
 
 
-@router.post("/visits/{visit_id}/reveal", response=RevealOut, summary="查看访客完整身份证号（留审计记录）")
+@router.post("/visits/{visit_id}/reveal", response=VisitorRevealOut, summary="查看访客完整身份证号（留审计记录）")
 def visit_reveal(request: HttpRequest, visit_id: int) -> Any:
     user: Any = request.user
     if not getattr(user, "can_reveal", False):

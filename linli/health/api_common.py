@@ -20,16 +20,12 @@ from ninja.errors import HttpError
 
 from linli.health.permissions import has_role
 from linli.lib import scope
+from linli.lib.apiutil import ErrorOut as ErrorOut  # the one refusal schema, re-exported for the API modules
 from linli.registry.models import Household, Person, Street
 
 M = TypeVar("M", bound=Model)
 
 PAGE_SIZE = 50  # rows a page of the paged lists, as the registry's
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 class PersonBrief(Schema):

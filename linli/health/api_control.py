@@ -114,7 +114,7 @@ class CaseOut(Schema):
         return obj.address or address_of(obj.household)
 
 
-class WindowOut(Schema):
+class OnsetWindowOut(Schema):
     start: datetime.date
     end: datetime.date
 
@@ -122,7 +122,7 @@ class WindowOut(Schema):
 class CaseDetail(CaseOut):
     contacts: list[ContactOut]
     points: list[PointOut]
-    point_window: WindowOut | None = Field(description="疫点的时间范围：发病前 3 天至隔离（H6）")
+    point_window: OnsetWindowOut | None = Field(description="疫点的时间范围：发病前 3 天至隔离（H6）")
 
     @staticmethod
     def resolve_contacts(obj: Case) -> list[CloseContact]:

@@ -113,7 +113,7 @@ class KeyPersonOut(Schema):
         return next(iter(obj.orders.all()), None)
 
 
-class OrderOut(Schema):
+class QuarantineOrderOut(Schema):
     id: int
     person_id: int
     person: PersonBrief
@@ -177,7 +177,7 @@ class ExtensionOut(Schema):
     created_at: datetime.datetime
 
 
-class OrderDetail(OrderOut):
+class OrderDetail(QuarantineOrderOut):
     tests: list[TestOut]
     extensions: list[ExtensionOut]
     signatures: list[SignatureOut]
@@ -312,7 +312,7 @@ def key_person_register(request: HttpRequest, person_id: int, payload: RegisterI
     )
 
 
-@router.get("/orders", response=list[OrderOut], summary="隔离医学观察列表（可按状态、类别、方式、社区筛选）")
+@router.get("/orders", response=list[QuarantineOrderOut], summary="隔离医学观察列表（可按状态、类别、方式、社区筛选）")
 @paginate(PageNumberPagination, page_size=PAGE_SIZE)
 def order_list(
     request: HttpRequest,

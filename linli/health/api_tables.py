@@ -216,7 +216,7 @@ def risk_area_end(request: HttpRequest, area_id: int, payload: RiskAreaEndIn) ->
         return invalid(exc)
 
 
-class SettingsOut(Schema):
+class HealthSettingsOut(Schema):
     street_id: int
     morning_slot: datetime.time
     afternoon_slot: datetime.time
@@ -237,7 +237,7 @@ class SettingsOut(Schema):
     updated_at: datetime.datetime
 
 
-class SettingsPatch(Schema):
+class HealthSettingsPatch(Schema):
     """Only the fields sent are changed (times as "09:00", minutes from the fever report)."""
 
     morning_slot: datetime.time | None = None
@@ -258,14 +258,14 @@ class SettingsPatch(Schema):
     building_seal_reports_per_day: int | None = None
 
 
-@router.get("/settings", response=SettingsOut, summary="街道测温时间、发热阈值、分级统计天数与处置时限")
+@router.get("/settings", response=HealthSettingsOut, summary="街道测温时间、发热阈值、分级统计天数与处置时限")
 def settings_get(request: HttpRequest, street: int | None = None) -> HealthSettings:
     user = require(request, VIEW_ROLES)
     return rules.settings_for(street_for(user, street))
 
 
-@router.patch("/settings", response={200: SettingsOut, 422: ErrorOut}, summary="修改测温与处置设置（街道指挥部）")
-def settings_patch(request: HttpRequest, payload: SettingsPatch, street: int | None = None) -> Any:
+@router.patch("/settings", response={200: HealthSettingsOut, 422: ErrorOut}, summary="修改测温与处置设置（街道指挥部）")
+def settings_patch(request: HttpRequest, payload: HealthSettingsPatch, street: int | None = None) -> Any:
     user, found = _table_editor(request, street)
     changes = payload.model_dump(exclude_unset=True)
     empty = [name for name, value in changes.items() if value is None]

@@ -3,10 +3,18 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Status
+from ninja import Schema, Status
 from ninja.errors import HttpError
 
 from linli.lib import scope
+
+
+class ErrorOut(Schema):
+    """Every refusal's body: a Chinese ``detail``, a machine ``code`` where one helps, per-field errors."""
+
+    detail: str
+    code: str = ""
+    errors: dict[str, list[str]] = {}
 
 
 def bad_request(errors: dict[str, list[str]]) -> Status[dict[str, Any]]:

@@ -12,16 +12,11 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from linli.lib import scope
-from linli.lib.apiutil import bad_request, tree_staff
+from linli.lib.apiutil import ErrorOut, bad_request, tree_staff
 from linli.organisation import selectors, services
 from linli.registry.models import Compound
 
 router = Router(tags=["organisation"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 class SlotOut(Schema):

@@ -21,6 +21,7 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from linli.audit.services import audit_reveal
 from linli.lib import scope
+from linli.lib.apiutil import ErrorOut
 from linli.registry import selectors, services
 from linli.registry.choices import VULNERABLE_FLAGS, HealthCode, Relation, Residency
 from linli.registry.models import Household, Person
@@ -194,11 +195,6 @@ class RevealOut(Schema):
     person_id: int
     field: str
     value: str
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 # --- helpers ---

@@ -13,17 +13,12 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from linli.lib import scope
-from linli.lib.apiutil import bad_request, tree_staff
+from linli.lib.apiutil import ErrorOut, bad_request, tree_staff
 from linli.registry.models import Household
 from linli.survey import selectors, services
 from linli.survey.models import SurveyVisit
 
 router = Router(tags=["survey"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 class VisitIn(Schema):
