@@ -5,6 +5,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from linli.lib import scope
 from linli.registry.selectors import scope_summary
 
 
@@ -15,6 +16,8 @@ def home(request: HttpRequest) -> HttpResponse:
         if user.household_id:  # type: ignore[union-attr]
             return redirect("registry:household", pk=user.household_id)  # type: ignore[union-attr]
         return render(request, "home_resident_unlinked.html")
+    if getattr(user, "supplier_id", None) and scope.user_level(user) is None:
+        return redirect("supplies:index")  # supplier staff have no part of the tree to summarise
     return render(request, "home.html", {"summary": scope_summary(user)})
 
 

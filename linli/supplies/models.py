@@ -331,6 +331,12 @@ class OrderWindow(models.Model):
                 name="window_cutoff_after_opening",
                 violation_error_message=_("截单时间必须晚于开放时间"),
             ),
+            # A schedule never makes two windows for the same opening.
+            models.UniqueConstraint(
+                fields=["schedule", "opens_at"],
+                condition=models.Q(schedule__isnull=False),
+                name="window_once_per_schedule_opening",
+            ),
         ]
         indexes = [models.Index(fields=["community", "status", "cutoff_at"], name="window_open_idx")]
 
