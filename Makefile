@@ -39,7 +39,7 @@ demo: migrate
 run: demo
 	$(PY) manage.py collectstatic --no-input -v0
 	$(PY) manage.py demo_accounts
-	$(VENV)/bin/granian --interface wsgi --host $(HOST) --port $(PORT) --workers 2 --blocking-threads 4 linli.wsgi:application
+	$(VENV)/bin/granian --interface wsgi --host $(HOST) --port $(PORT) --workers 2 --blocking-threads 4 --respawn-failed-workers linli.wsgi:application
 
 ## make test: lint, types, Django checks, migrations check, then the whole pytest suite
 test: install-dev
