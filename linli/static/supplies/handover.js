@@ -1,0 +1,383 @@
+// The volunteer's hand-over page (SPEC S6): scan a label's QR (LLP:<code>) or type the code. Online the
+// server records the hand-over at once; offline (or when the request fails) the scan is kept in
+// IndexedDB with a uuid and the phone's time and synced later to /api/v1/supplies/handovers/sync,
+// which answers each uuid once — so a scan sent twice is never recorded twice.
+
+import * as store from "./handover_store.js";
+
+const config = JSON.parse(document.getElementById("delivery-config").textContent);
+const S = config.strings;
+const USER = config.user;
+const REQUEST_TIMEOUT_MS = 8000;
+const SYNC_TIMEOUT_MS = 30000;
+const SYNC_BATCH = 100;
+const RETRY_MS = 15000;
+
+const $ = (id) => document.getElementById(id);
+const root = $("handover");
+
+let reachable = true;
+let authLost = false;
+let syncing = false;
+let seq = Date.now();
+let queueCount = 0;
+let rejected = [];
+let lastContactless = null; // the code of the last package left at a door, for the optional photo
+
+const fill = (text, values) => text.replace(/\{(\w+)\}/g, (m, key) => (key in values ? String(values[key]) : m));
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return match ? decodeURIComponent(match[1]) : root.dataset.csrf;
+}
+
+function isOnline() {
+  return navigator.onLine && reachable;
+}
+
+class NetworkError extends Error {}
+
+async function call(url, { json, form, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const headers = { "X-CSRFToken": csrfToken(), Accept: "application/json" };
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers,
+      body: json !== undefined ? JSON.stringify(json) : form,
+      signal: controller.signal,
+      cache: "no-store",
+    });
+  } catch (err) {
+    reachable = false;
+    render();
+    throw new NetworkError(String(err));
+  } finally {
+    clearTimeout(timer);
+  }
+  reachable = true;
+  authLost = response.status === 401 || response.status === 403;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (err) {
+    data = null;
+  }
+  render();
+  return { status: response.status, data };
+}
+
+function detailOf(data) {
+  if (!data) return "";
+  if (typeof data.detail === "string") return data.detail;
+  if (Array.isArray(data.detail)) return data.detail.map((item) => item.msg || "").join("；");
+  return "";
+}
+
+function parseCode(text) {
+  let code = (text || "").trim().toUpperCase().replace(/\s+/g, "");
+  if (code.startsWith("LLP:")) code = code.slice(4);
+  return code;
+}
+
+// --- the list on the page -------------------------------------------------------------------------
+
+function markRow(code, status, label) {
+  const row = document.querySelector(`.package[data-code="${CSS.escape(code)}"]`);
+  if (!row) return;
+  row.dataset.status = status;
+  row.querySelector(".package-status").textContent = label;
+  const form = row.querySelector(".undelivered");
+  if (form && status !== "out") form.remove();
+}
+
+function showVerdict(kind, text) {
+  const section = $("verdict");
+  section.dataset.kind = kind; // ok, queued, already, refused
+  $("verdict-word").textContent = text;
+  $("door-photo").hidden = !(kind === "ok" && lastContactless);
+  section.hidden = false;
+}
+
+function showError(message) {
+  $("form-error").textContent = message || "";
+}
+
+// --- one scan ---------------------------------------------------------------------------------------
+
+async function process(text) {
+  showError("");
+  const code = parseCode(text);
+  if (!code) return showError(S.need_code);
+  const known = config.packages[code];
+  const contactless = $("contactless").checked ? true : null;
+  lastContactless = null;
+  if (known && known.delivered) {
+    showVerdict("already", fill(S.already_local, { address: known.address }));
+    return;
+  }
+  if (isOnline()) {
+    let result = null;
+    try {
+      result = await call(config.urls.handover, { json: { code, contactless } });
+    } catch (err) {
+      result = null;
+    }
+    if (result && result.status === 200 && result.data) {
+      const pkg = result.data.package;
+      if (known) known.delivered = true;
+      markRow(code, pkg.status, pkg.status_label);
+      lastContactless = pkg.status === "left_at_door" && result.data.status === "stored" ? code : null;
+      showVerdict(result.data.status === "already" ? "already" : "ok", result.data.message);
+      $("code").value = "";
+      return;
+    }
+    if (result && [400, 404, 422].includes(result.status)) {
+      showVerdict("refused", fill(S.server_error, { detail: detailOf(result.data) || result.status }));
+      return;
+    }
+  }
+  // Offline, or the request failed: keep it and sync later.
+  const entry = {
+    uuid: crypto.randomUUID(),
+    user: USER,
+    seq: seq++,
+    code,
+    contactless,
+    device_time: new Date().toISOString(),
+    status: "pending",
+  };
+  await store.putScans([entry]);
+  if (known) {
+    known.delivered = true;
+    markRow(code, "queued", S.pending_row);
+    const left = known.contactless || contactless;
+    showVerdict("queued", fill(left ? S.queued_contactless : S.queued_ok, { address: known.address }));
+  } else {
+    showVerdict("queued", S.not_mine_offline);
+  }
+  $("code").value = "";
+  updateQueue();
+}
+
+// --- sync -------------------------------------------------------------------------------------------
+
+function wire(entry) {
+  return { uuid: entry.uuid, code: entry.code, device_time: entry.device_time, contactless: entry.contactless };
+}
+
+async function sync() {
+  if (syncing || !navigator.onLine) return;
+  syncing = true;
+  try {
+    const pending = (await store.scansOf(USER)).filter((e) => e.status === "pending");
+    for (let i = 0; i < pending.length; i += SYNC_BATCH) {
+      const batch = pending.slice(i, i + SYNC_BATCH);
+      const result = await call(config.urls.sync, { json: { handovers: batch.map(wire) }, timeoutMs: SYNC_TIMEOUT_MS });
+      if (result.status !== 200 || !result.data) break; // logged out or server trouble: later
+      const answers = new Map(result.data.results.map((r) => [r.uuid, r]));
+      const answered = [];
+      const refused = [];
+      for (const entry of batch) {
+        const answer = answers.get(entry.uuid);
+        if (!answer) continue;
+        if (answer.status === "refused") {
+          refused.push({ ...entry, status: "rejected", rejection: answer.detail });
+        } else {
+          answered.push(entry.uuid);
+          markRow(entry.code, "synced", S.delivered);
+        }
+      }
+      await store.deleteScans(answered);
+      await store.putScans(refused);
+    }
+  } catch (err) {
+    // NetworkError: the next "online" event or timer tick tries again.
+  } finally {
+    syncing = false;
+    await updateQueue();
+  }
+}
+
+// --- status line ------------------------------------------------------------------------------------
+
+async function updateQueue() {
+  const journal = await store.scansOf(USER);
+  queueCount = journal.filter((e) => e.status === "pending").length;
+  rejected = journal.filter((e) => e.status === "rejected");
+  render();
+}
+
+function render() {
+  const online = isOnline();
+  $("net").dataset.online = online ? "yes" : "no";
+  $("net").textContent = online ? S.online : S.offline;
+  $("queue").dataset.count = String(queueCount);
+  $("queue").textContent = queueCount ? fill(S.queued, { n: queueCount }) : S.synced;
+  const notices = [];
+  if (authLost) notices.push(S.login_needed);
+  if (rejected.length) {
+    const last = rejected[rejected.length - 1];
+    notices.push(fill(S.rejected, { n: rejected.length, detail: `${last.code} ${last.rejection || ""}` }));
+  }
+  $("notice").textContent = notices.join(" ");
+  $("notice").hidden = !notices.length;
+}
+
+// --- camera, photo of a label, photo of the door ----------------------------------------------------
+
+let stream = null;
+let scanTimer = null;
+const canvas = document.createElement("canvas");
+const context2d = canvas.getContext("2d", { willReadFrequently: true });
+
+function decodeFrom(source, width, height, attempts) {
+  const scale = Math.min(1, 1024 / Math.max(width, height));
+  canvas.width = Math.max(1, Math.round(width * scale));
+  canvas.height = Math.max(1, Math.round(height * scale));
+  context2d.drawImage(source, 0, 0, canvas.width, canvas.height);
+  const image = context2d.getImageData(0, 0, canvas.width, canvas.height);
+  const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: attempts });
+  return code && code.data ? code.data : null;
+}
+
+function stopCamera() {
+  clearTimeout(scanTimer);
+  scanTimer = null;
+  if (stream) stream.getTracks().forEach((track) => track.stop());
+  stream = null;
+  $("camera-video").srcObject = null;
+  $("camera").hidden = true;
+}
+
+async function startCamera() {
+  showError("");
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+  } catch (err) {
+    showError(S.camera_failed);
+    return;
+  }
+  const video = $("camera-video");
+  video.srcObject = stream;
+  $("camera").hidden = false;
+  $("camera-hint").textContent = S.camera_hint;
+  try {
+    await video.play();
+  } catch (err) {
+    // frames still arrive after the tap
+  }
+  const tick = () => {
+    if (!stream) return;
+    if (video.readyState >= 2 && video.videoWidth) {
+      const text = decodeFrom(video, video.videoWidth, video.videoHeight, "dontInvert");
+      if (text) {
+        stopCamera();
+        process(text);
+        return;
+      }
+    }
+    scanTimer = setTimeout(tick, 120);
+  };
+  tick();
+}
+
+async function decodePhoto(file) {
+  const url = URL.createObjectURL(file);
+  try {
+    const image = new Image();
+    image.src = url;
+    await image.decode();
+    return decodeFrom(image, image.naturalWidth, image.naturalHeight, "attemptBoth");
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+async function uploadDoorPhoto(file) {
+  if (!lastContactless) return;
+  if (!isOnline()) return showError(S.photo_offline);
+  const form = new FormData();
+  form.append("code", lastContactless);
+  form.append("contactless", "true");
+  form.append("photo", file);
+  try {
+    const result = await call(config.urls.photo, { form, timeoutMs: SYNC_TIMEOUT_MS });
+    if (result.status === 200) {
+      $("door-photo").hidden = true;
+      showError("");
+      $("verdict-word").textContent += ` · ${S.photo_saved}`;
+    } else {
+      showError(fill(S.server_error, { detail: detailOf(result.data) || result.status }));
+    }
+  } catch (err) {
+    showError(S.photo_offline);
+  }
+}
+
+// --- start ------------------------------------------------------------------------------------------
+
+async function cacheThisPage() {
+  if (!("caches" in window) || navigator.serviceWorker?.controller) return;
+  try {
+    const response = await fetch(location.href, { credentials: "same-origin" });
+    if (!response.ok || response.redirected) return;
+    const cache = await caches.open("linli-delivery-pages");
+    await cache.put(location.pathname, response);
+  } catch (err) {
+    // offline on the very first visit
+  }
+}
+
+function wireUp() {
+  $("scan-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    process($("code").value);
+  });
+  $("camera-start").addEventListener("click", startCamera);
+  $("camera-stop").addEventListener("click", stopCamera);
+  $("scan-photo").addEventListener("change", async (event) => {
+    const file = event.target.files && event.target.files[0];
+    event.target.value = "";
+    if (!file) return;
+    let text = null;
+    try {
+      text = await decodePhoto(file);
+    } catch (err) {
+      text = null;
+    }
+    if (!text) return showError(S.no_qr_in_photo);
+    process(text);
+  });
+  $("door-photo-input").addEventListener("change", (event) => {
+    const file = event.target.files && event.target.files[0];
+    event.target.value = "";
+    if (file) uploadDoorPhoto(file);
+  });
+  window.addEventListener("online", () => {
+    reachable = true;
+    render();
+    sync();
+  });
+  window.addEventListener("offline", render);
+  setInterval(() => {
+    if (navigator.onLine) sync();
+  }, RETRY_MS);
+}
+
+async function start() {
+  wireUp();
+  await updateQueue();
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register(config.urls.service_worker).catch(() => {});
+    await cacheThisPage();
+  }
+  await sync();
+  root.dataset.ready = "yes";
+}
+
+start();

@@ -1,0 +1,87 @@
+"""A volunteer on a phone: hand packages over online, lose the network, keep scanning, catch up (S6).
+
+Driven in headless Chromium like the gate's checkpoint page (``linli/browser_tests``): the browser
+context's offline switch is what a phone in a stairwell sees; the live server's database shows what
+reached it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from linli.browser_tests.conftest import (  # noqa: F401  (fixtures)
+    _async_unsafe_allowed,
+    _fast_password_hasher,
+    browser,
+    login_as,
+    page,
+    save_screenshot,
+)
+from linli.lib.testing import build_personas
+from linli.supplies.choices import PackageStatus
+from linli.supplies.models import Package
+from linli.supplies.services.delivery import run_create
+from linli.supplies.tests.test_delivery_fixtures import aggregated
+
+pytestmark = pytest.mark.browser
+
+
+def scan(phone: Page, code: str) -> None:
+    phone.locator("#code").fill(code)
+    phone.locator("#submit-code").click()
+
+
+def test_volunteer_hands_over_online_then_offline_and_the_queue_drains(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: the building lead has a run of three packages, one of a sealed household
+    personas = build_personas()
+    d = aggregated(personas, keys=("101", "102", "201"))
+    Package.objects.filter(pk=d.packages["201"].pk).update(contactless=True)
+    run_create(window=d.window, drop_off=d.point, volunteer=personas.building_lead, actor=personas.grid_worker)
+    login_as(personas.building_lead.username)
+    page.goto("/supplies/delivery/mine/")
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#net")).to_have_text("在线")
+    expect(page.locator("#queue")).to_have_text("已全部同步")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # when: online, the volunteer scans the label of 101 (its QR text, as a scanner types it)
+    scan(page, f"LLP:{d.packages['101'].handover_code}")
+
+    # then: the server records it, and a second scan only says it is done
+    expect(page.locator("#verdict-word")).to_contain_text("交付成功：1号楼1单元101")
+    assert Package.objects.get(pk=d.packages["101"].pk).status == PackageStatus.HANDED_OVER
+    scan(page, d.packages["101"].handover_code)
+    expect(page.locator("#verdict")).to_have_attribute("data-kind", "already")
+
+    # when: the network drops and two more packages are scanned
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("离线")
+    scan(page, d.packages["102"].handover_code)
+    expect(page.locator("#verdict-word")).to_contain_text("离线已记录：1号楼1单元102")
+    scan(page, d.packages["201"].handover_code)
+    expect(page.locator("#verdict-word")).to_contain_text("无接触放门口")
+    expect(page.locator("#queue")).to_have_text("待同步 2 条")
+    save_screenshot(page, "delivery_offline_queue")
+    assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.OUT
+
+    # and the phone reloads the page without network: it opens from the phone, the queue kept
+    page.reload()
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#queue")).to_have_text("待同步 2 条")
+
+    # when: the network returns
+    page.context.set_offline(False)
+
+    # then: the queue drains and the server has both, the sealed household's left at the door
+    expect(page.locator("#queue")).to_have_text("已全部同步", timeout=30_000)
+    assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.HANDED_OVER
+    assert Package.objects.get(pk=d.packages["201"].pk).status == PackageStatus.LEFT_AT_DOOR
+    assert re.search(r"已送达", page.content())
