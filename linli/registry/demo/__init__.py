@@ -84,6 +84,7 @@ def seed_demo(
     progress: Callable[[str], None] | None = None,
     gate: bool = True,
     health: bool | None = None,
+    supplies: bool | None = None,
 ) -> SeedResult:
     """Build the demo street with ``households`` households, its people and the demo accounts.
 
@@ -92,8 +93,11 @@ def seed_demo(
     ``health``: also the health module's demo (``linli/health/demo.py``: risk areas, returnees under
     orders, today's temperatures, a case and its sealed unit), written through its services and
     audited as the demo accounts; it defaults to ``gate``, so the benchmark seeds stay plain.
+    ``supplies``: also the supplies demo (``linli/supplies/demo.py``: suppliers, catalogue, a delivered
+    and an open order window); it defaults to ``health`` (its sealed households come from there).
     """
     health = gate if health is None else health
+    supplies = health if supplies is None else supplies
     if households < 1:
         raise ValueError("households must be at least 1")
     if Street.objects.filter(code=STREET_CODE).exists():
@@ -130,6 +134,9 @@ def seed_demo(
             else {}
         )
         health_counts = _seed_health(street, accounts, resident, random.Random(seed + 3), now, say) if health else {}
+        supplies_counts = (
+            _seed_supplies(street, accounts, resident, random.Random(seed + 4), now, say) if supplies else {}
+        )
         audit_record(
             actor="seed_demo",
             action=AuditAction.IMPORT,
@@ -143,6 +150,7 @@ def seed_demo(
                 "resident_user_id": resident.pk if resident else None,
                 **gate_counts,
                 **health_counts,
+                **supplies_counts,
             },
             street_id=street.pk,
         )
@@ -219,6 +227,20 @@ def _seed_health(
         say=say,
     )
     return seeded.counts()
+
+
+def _seed_supplies(
+    street: Street,
+    accounts: list[User],
+    resident: User | None,
+    rng: random.Random,
+    now: datetime.datetime,
+    say: Callable[[str], None],
+) -> dict[str, int]:
+    """The supplies demo; the demo supplier account becomes staff of the demo supermarket."""
+    from linli.supplies.demo import seed_supplies
+
+    return seed_supplies(street, accounts=accounts, resident=resident, rng=rng, now=now, say=say).counts()
 
 
 def _create_accounts(street: Street, pools: NamePools, rng: random.Random) -> tuple[list[User], User | None]:
