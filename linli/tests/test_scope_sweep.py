@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.conf import settings as django_settings
 from django.db import models
 from django.http import HttpResponseBase
@@ -149,6 +150,8 @@ class C2:
     gate: dict[str, Any] = field(default_factory=dict)
     # The health pages' C2 records (order, escalation, …), planted by plant_health().
     health: dict[str, Any] = field(default_factory=dict)
+    # The supplies records (团结超市, its windows, orders, packages, …), planted by plant_supplies().
+    supplies: dict[str, Any] = field(default_factory=dict)
 
     @property
     def community(self) -> Community:
@@ -186,6 +189,7 @@ class C2:
             "group": WorkingGroup.objects.filter(community_id=c2),
             "job": ImportJob.objects.filter(community_id=c2),
             "event": AuditEvent.objects.filter(community_id=c2),
+            **supplies_querysets(c2),
         }
         return set(querysets[kind].values_list("pk", flat=True))
 
@@ -279,9 +283,11 @@ def build_c2(personas: Personas, upload_dir: Path) -> C2:
     plant_desk(c2)
     plant_health(c2)
     plant_health_api(c2)
+    plant_supplies(c2)
     c2.markers = (
         *c2.gate.get("markers", ()),
         *c2.health.get("markers", ()),
+        *c2.supplies.get("markers", ()),
         tree.c2.name,
         tree.p3.name,
         PERSON_NAME,
@@ -565,6 +571,178 @@ def plant_health_api(c2: C2) -> None:
     )
 
 
+# Supplies (S1–S10): C2's own supplier and everything hanging off it (plant_supplies). The supplier and
+# its catalogue belong to the street (every account of the street may be shown them), so their words
+# are markers only for the other supplier's staff (SUPPLIER_MARKERS); the windows, orders, packages,
+# drop-off point, money and notices belong to C2 and their words are markers for everyone.
+SUPPLIER_NAME = "团结超市"
+SUPPLIER_CONTACT = "团结店长诸葛"
+SUPPLIER_ADDRESS = "团结路机密88号"
+SUPPLY_ITEMS = ("团结秘制腊肉", "团结有机青菜", "团结秘制香肠")  # the third is not offered
+SUPPLY_STAFF = "团结店员公孙"
+SUPPLY_WINDOW_OPEN = "团结机密窗口乙"
+SUPPLY_WINDOW_PAST = "团结机密窗口甲"
+SUPPLY_WINDOW_DRAFT = "团结机密窗口丙"
+SUPPLY_WINDOW_PACKED = "团结机密窗口丁"
+SUPPLY_ORDER_NOTE = "团结订单机密备注"
+SUPPLY_DROP_OFF = "团结秘密投放点"
+SUPPLY_DROP_OFF_PLACE = "团结投放机密位置"
+SUPPLY_NOTICE = "团结保供机密通知"
+SUPPLY_SETTLEMENT = "团结结算机密"
+
+
+def plant_supplies(c2: C2) -> None:
+    """C2's supplier 团结超市 (serving C2 only) with two items, stock, price and a staff check; a past window,
+    aggregated (two packages on a delivery run from C2's drop-off point, one handed over, a payment, a
+    credit entry, a settlement, a notice) and a window open now with a proxy order of the planted household."""
+    from linli.supplies.models import SupplyNotice, household_kwargs
+    from linli.supplies.services import aggregation, catalogue, delivery, money, ordering, stock
+
+    tree, actor = c2.personas.tree, c2.personas.outsider
+    now = timezone.now()
+    supplier = catalogue.supplier_create(
+        street=tree.street,
+        name=SUPPLIER_NAME,
+        communities=[tree.c2],
+        actor=actor,
+        contact_name=SUPPLIER_CONTACT,
+        contact_phone=make_phone(),
+        address=SUPPLIER_ADDRESS,
+    )
+    items = [
+        catalogue.item_create(
+            supplier=supplier, name=name, category="vegetables", price="12.50", stock=500, actor=actor
+        )
+        for name in SUPPLY_ITEMS
+    ]
+    stock.stock_report(item=items[0], quantity=400, actor=actor)
+    stock.price_report(item=items[0], price="12.50", actor=actor)
+    staff_check = stock.staff_check_record(
+        supplier=supplier, kind="temperature", staff_name=SUPPLY_STAFF, temperature="36.5", actor=actor
+    )
+    schedule = catalogue.schedule_create(supplier=supplier, community=tree.c2, order_weekdays=[1, 5], actor=actor)
+    point = delivery.drop_off_create(
+        compound=tree.p3, name=SUPPLY_DROP_OFF, location=SUPPLY_DROP_OFF_PLACE, actor=actor
+    )
+
+    def window(title: str, opens_at: datetime.datetime, cutoff_at: datetime.datetime) -> Any:
+        made = catalogue.window_create(
+            supplier=supplier,
+            community=tree.c2,
+            opens_at=opens_at,
+            cutoff_at=cutoff_at,
+            delivery_on=timezone.localdate(now) + datetime.timedelta(days=1),
+            title=title,
+            actor=actor,
+        )
+        for item in items[:2]:
+            catalogue.offer_add(made, item, 50, reserved=5, buckets=2)
+        return catalogue.window_publish(made, actor=actor)
+
+    past = window(SUPPLY_WINDOW_PAST, now - datetime.timedelta(days=2), now - datetime.timedelta(days=1))
+    placed_at = now - datetime.timedelta(days=1, hours=12)
+    offers = list(past.offers.order_by("pk"))
+    past_orders = [
+        ordering.place_order(
+            window=past,
+            household=household,
+            lines=[(offers[0].pk, 2), (offers[1].pk, 1)],
+            actor=actor,
+            note=SUPPLY_ORDER_NOTE,
+            now=placed_at,
+        )
+        for household in (c2.household, c2.plain_household)
+    ]
+    purchase = aggregation.aggregate(past, actor=actor, now=now)
+    # a second past window, aggregated and not yet delivered: its shortfall can still be allocated
+    packed = window(SUPPLY_WINDOW_PACKED, now - datetime.timedelta(days=3), now - datetime.timedelta(days=2))
+    ordering.place_order(
+        window=packed,
+        household=c2.household,
+        lines=[(packed.offers.order_by("pk")[0].pk, 3)],
+        actor=actor,
+        note=SUPPLY_ORDER_NOTE,
+        now=placed_at - datetime.timedelta(days=1),
+    )
+    packed_purchase = aggregation.aggregate(packed, actor=actor, now=now)
+    run = delivery.run_create(window=past, drop_off=point, volunteer=actor, actor=actor)
+    packages = [order.package for order in past_orders]
+    assert all(package.run_id == run.pk for package in packages), [p.drop_off_id for p in packages]
+    delivered = delivery.handover(packages[1].handover_code, actor=actor, contactless=False)
+    payment = money.payment_collect(past_orders[0], mode="prepaid", amount="1.00", actor=actor)
+    credit = money.credit_record(past_orders[1], amount="1.00", actor=actor)
+    settlement = money.supplier_settle(past, amount="1.00", note=SUPPLY_SETTLEMENT, actor=actor)
+    notice = SupplyNotice.objects.create(**household_kwargs(c2.household), order=past_orders[0], text=SUPPLY_NOTICE)
+    current = window(SUPPLY_WINDOW_OPEN, now - datetime.timedelta(hours=1), now + datetime.timedelta(hours=12))
+    open_offers = list(current.offers.order_by("pk"))
+    order = ordering.place_order(
+        window=current,
+        household=c2.household,
+        lines=[(open_offers[0].pk, 1)],
+        actor=actor,
+        note=SUPPLY_ORDER_NOTE,
+    )
+    assert order.is_proxy
+    # paid in advance: once the control has cancelled it, the API's refund has something to give back
+    money.payment_collect(order, mode="prepaid", amount="1.00", actor=actor)
+    draft = catalogue.window_create(
+        supplier=supplier,
+        community=tree.c2,
+        opens_at=now + datetime.timedelta(days=1),
+        cutoff_at=now + datetime.timedelta(days=2),
+        delivery_on=timezone.localdate(now) + datetime.timedelta(days=3),
+        title=SUPPLY_WINDOW_DRAFT,
+        actor=actor,
+    )
+    catalogue.offer_add(draft, items[0], 10)
+    past.refresh_from_db()
+    c2.supplies.update(
+        supplier=supplier,
+        items=items,
+        item=items[0],
+        staff_check=staff_check,
+        schedule=schedule,
+        drop_off=point,
+        past=past,
+        window=current,
+        draft=draft,
+        offer=open_offers[0],
+        offers=open_offers,
+        order=order,
+        past_orders=past_orders,
+        purchase=purchase,
+        packed=packed,
+        packed_purchase=packed_purchase,
+        run=run,
+        package=packages[0],  # on the run, not yet handed over
+        delivered=delivered,  # the plain household's, handed over
+        payment=payment,
+        credit=credit,
+        settlement=settlement,
+        notice=notice,
+    )
+    c2.supplies["supplier_markers"] = (
+        SUPPLIER_NAME,
+        SUPPLIER_CONTACT,
+        SUPPLIER_ADDRESS,
+        supplier.contact_phone,
+        *SUPPLY_ITEMS,
+        SUPPLY_STAFF,
+    )
+    c2.supplies["markers"] = (
+        SUPPLY_WINDOW_OPEN,
+        SUPPLY_WINDOW_PAST,
+        SUPPLY_WINDOW_DRAFT,
+        SUPPLY_WINDOW_PACKED,
+        SUPPLY_ORDER_NOTE,
+        SUPPLY_DROP_OFF,
+        SUPPLY_DROP_OFF_PLACE,
+        SUPPLY_NOTICE,
+        SUPPLY_SETTLEMENT,
+        *(package.handover_code for package in packages),
+    )
+
+
 # The control pages' C2 records (H5–H8), planted on first use by c2_control().
 CONTROL_CASE = "司徒病例"
 CONTROL_CLUSTER = "团结机密聚集"
@@ -669,7 +847,42 @@ def body_text(response: HttpResponseBase) -> str:
 
 
 # JSON keys that always name one kind of record.
-ID_KEYS = {"household_id": "household", "person_id": "person", "compound_id": "compound", "community_id": "community"}
+ID_KEYS = {
+    "household_id": "household",
+    "person_id": "person",
+    "compound_id": "compound",
+    "community_id": "community",
+    # supplies (only supplies' JSON uses these keys)
+    "window_id": "supply_window",
+    "package_id": "supply_package",
+    "drop_off_id": "drop_off",
+    "run_id": "delivery_run",
+}
+# The street's supplier and catalogue: only another supplier's staff must not see their ids (or words).
+SUPPLIER_ID_KEYS = {"supplier_id": "supplier", "item_id": "supply_item"}
+SUPPLIER_ONLY_KINDS = frozenset(SUPPLIER_ID_KEYS.values())
+
+
+def supplies_querysets(c2: int) -> dict[str, models.QuerySet[Any]]:
+    """C2's supplies records by kind (``ids``): its windows, orders, packages, …; and 团结超市, which serves C2 only."""
+    from linli.supplies import models as supplies
+
+    return {
+        "supplier": supplies.Supplier.objects.filter(communities=c2),
+        "supply_item": supplies.Item.objects.filter(supplier__communities=c2),
+        "supply_window": supplies.OrderWindow.objects.filter(community_id=c2),
+        "supply_offer": supplies.Offer.objects.filter(window__community_id=c2),
+        "supply_order": supplies.Order.objects.filter(community_id=c2),
+        "supply_package": supplies.Package.objects.filter(community_id=c2),
+        "drop_off": supplies.DropOffPoint.objects.filter(community_id=c2),
+        "delivery_run": supplies.DeliveryRun.objects.filter(community_id=c2),
+        "supply_payment": supplies.Payment.objects.filter(community_id=c2),
+        "supply_credit": supplies.CreditEntry.objects.filter(community_id=c2),
+        "supply_settlement": supplies.SupplierSettlement.objects.filter(window__community_id=c2),
+        "supply_notice": supplies.SupplyNotice.objects.filter(community_id=c2),
+        "purchase": supplies.PurchaseOrder.objects.filter(window__community_id=c2),
+        "supply_schedule": supplies.WindowSchedule.objects.filter(community_id=c2),
+    }
 
 
 def ids_in(data: Any, key_kinds: dict[str, str]) -> Iterator[tuple[str, str, int]]:
@@ -683,21 +896,26 @@ def ids_in(data: Any, key_kinds: dict[str, str]) -> Iterator[tuple[str, str, int
             yield from ids_in(item, key_kinds)
 
 
-def leaks(c2: C2, text: str, *, path: str = "", sent: tuple[str, ...] = (), id_kind: str = "") -> list[str]:
+def leaks(
+    c2: C2, text: str, *, path: str = "", sent: tuple[str, ...] = (), id_kind: str = "", persona: str = ""
+) -> list[str]:
     """What of C2 a body shows: markers, and (in JSON) ids of C2 records.
 
     ``path`` is the URL asked for (the page repeats it in its language form), ``sent`` what the request
     itself carried (an upload may echo its own cells), ``id_kind`` the kind of record a JSON list's "id" is.
+    ``persona`` "supplier" (平价超市's staff) is also shown nothing of 团结超市, the street's other supplier.
     """
-    found = [
-        f"«{marker}»" for marker in c2.markers if marker and marker != path and marker not in sent and marker in text
-    ]
+    supplier = persona == "supplier"
+    markers = (*c2.markers, *c2.supplies.get("supplier_markers", ())) if supplier else c2.markers
+    found = [f"«{marker}»" for marker in markers if marker and marker != path and marker not in sent and marker in text]
+    if id_kind in SUPPLIER_ONLY_KINDS and not supplier:
+        id_kind = ""
     if text[:1] in "[{":
         try:
             data = json.loads(text)
         except ValueError:
             data = None
-        key_kinds = {**ID_KEYS, **({"id": id_kind} if id_kind else {})}
+        key_kinds = {**ID_KEYS, **(SUPPLIER_ID_KEYS if supplier else {}), **({"id": id_kind} if id_kind else {})}
         c2_ids: dict[str, set[int]] = {}
         for key, kind, value in ids_in(data, key_kinds):
             if kind not in c2_ids:
@@ -768,6 +986,32 @@ def state(c2: C2) -> dict[str, Any]:
         rows = model._default_manager.filter(**{lookup: c2.community.pk}).order_by("pk").values()
         current[f"C2 rows of {model._meta.label}"] = list(rows)
     current["C2 API tokens"] = list(ApiToken.objects.filter(user=c2.personas.outsider).values("pk", "revoked_at"))
+    current.update(supplies_state(c2))
+    return current
+
+
+def supplies_state(c2: C2) -> dict[str, Any]:
+    """Supplies: every table's row count, C2's rows in full, and 团结超市's (the street's) rows in full."""
+    from linli.supplies import models as supplies
+
+    current: dict[str, Any] = {}
+    for model in apps.get_app_config("supplies").get_models():
+        if model is supplies.IdempotencyKey:
+            continue  # a refusal is remembered for its own account's key: not a write of anything
+        current[model._meta.label] = model._default_manager.count()
+        lookups = getattr(model, "SCOPE_LOOKUPS", {})
+        supplier_lookup = getattr(model, "SUPPLIER_LOOKUP", None)
+        if "community" in lookups:
+            rows = model._default_manager.filter(**{lookups["community"]: c2.community.pk})
+        elif supplier_lookup:
+            rows = model._default_manager.filter(**{supplier_lookup: c2.supplies["supplier"].pk})
+        elif model is supplies.OfferBucket:
+            rows = model._default_manager.filter(offer__window__community_id=c2.community.pk)
+        else:  # the street's settings: counted only
+            continue
+        current[f"C2 rows of {model._meta.label}"] = list(rows.order_by("pk").values())
+    for through in (supplies.Supplier.communities.through, supplies.DropOffPoint.buildings.through):
+        current[f"rows of {through._meta.label}"] = list(through.objects.order_by("pk").values())
     return current
 
 
@@ -794,6 +1038,9 @@ class Case:
     targets_c2: bool = True
     posts: tuple[dict[str, Any], ...] = ()
     control: str = "get"
+    # Refused accounts that may read the targeted URL (it answers, still showing nothing of C2, and a POST
+    # writes nothing): a record of the street (a supplier, its catalogue) that all its staff read.
+    readers: tuple[str, ...] = ()
 
 
 def person_form(name: str) -> dict[str, Any]:
@@ -1175,6 +1422,239 @@ PAGES: dict[str, Callable[[C2], list[Case]]] = {
 }
 
 
+# --- supplies pages (S1–S10): filled with plant_supplies()'s records --------------------------------
+
+
+def supply_order_post(c2: C2, **extra: Any) -> dict[str, Any]:
+    """The order form of C2's open window: one of each offer (a fresh idempotency key)."""
+    return {
+        "key": uuid.uuid4().hex,
+        "window": c2.supplies["window"].pk,
+        "payment_mode": "on_delivery",
+        "note": "篡改",
+        **{f"q{offer.pk}": "1" for offer in c2.supplies["offers"]},
+        **extra,
+    }
+
+
+def supply_window_post(c2: C2) -> dict[str, Any]:
+    """A new window of 团结超市 for C2, open from now."""
+    now = timezone.localtime()
+    return {
+        "supplier": c2.supplies["supplier"].pk,
+        "community": c2.community.pk,
+        "title": "篡改窗口",
+        "opens_at": now.strftime("%Y-%m-%dT%H:%M"),
+        "cutoff_at": (now + datetime.timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M"),
+        "delivery_on": (now + datetime.timedelta(days=2)).date().isoformat(),
+    }
+
+
+def supply_window_posts(c2: C2) -> tuple[dict[str, Any], ...]:
+    offer = c2.supplies["offer"]
+    return (
+        {"action": "offer", "item": c2.supplies["items"][2].pk, "quantity": "9", "buckets": "1"},
+        {"action": "quantity", "offer": offer.pk, f"o{offer.pk}-quantity": "1"},
+        {"action": "remove", "offer": offer.pk},
+        {"action": "publish"},
+    )
+
+
+# The street's supplier 团结超市 (and its catalogue and reports) is read by the street's staff of the
+# supplies back office (C1's community worker and grid worker too), changed by none of the refused accounts.
+SUPPLIER_READERS = ("community_worker", "grid_worker")
+CATALOGUE_READERS = ("community_worker",)  # the stock pages: CATALOGUE_ROLES
+
+
+SUPPLIES_PAGES: dict[str, Callable[[C2], list[Case]]] = {
+    "supplies:index": list_case("shows"),  # the open windows in scope: C2's for the outsider
+    "supplies:suppliers": list_case("get"),  # the street's suppliers: no C2 marker of their own
+    # the street command's (the control too is refused)
+    "supplies:supplier_create": lambda c2: [
+        Case(targets_c2=False, posts=({"name": "篡改商超", "communities": [c2.community.pk]},), control="")
+    ],
+    "supplies:supplier": lambda c2: [Case({"pk": c2.supplies["supplier"].pk}, readers=SUPPLIER_READERS)],
+    "supplies:supplier_edit": lambda c2: [
+        Case(
+            {"pk": c2.supplies["supplier"].pk},
+            posts=(
+                {"action": "supplier", "s-name": "篡改", "s-communities": [c2.community.pk], "s-is_active": "on"},
+                {"action": "link", "staff-username": "supplier"},
+                {"action": "unlink", "user": c2.personas.supplier.pk},
+            ),
+            control="",  # the street command's
+        )
+    ],
+    # The supplier's staff or the street command add items (the control, a community worker, is refused).
+    "supplies:item_create": lambda c2: [
+        Case(
+            {"pk": c2.supplies["supplier"].pk},
+            posts=({"name": "篡改商品", "category": "vegetables", "unit": "份", "price": "1.00", "is_active": "on"},),
+            control="",
+        )
+    ],
+    "supplies:item": lambda c2: [
+        Case(
+            {"pk": c2.supplies["item"].pk},
+            readers=SUPPLIER_READERS,
+            posts=(
+                {
+                    "action": "item",
+                    "name": "篡改",
+                    "category": "vegetables",
+                    "unit": "份",
+                    "price": "0.01",
+                    "is_active": "on",
+                },
+                {"action": "parts"},
+            ),
+        )
+    ],
+    "supplies:windows": list_case("shows"),
+    "supplies:window_create": lambda c2: [Case(targets_c2=False, posts=(supply_window_post(c2),), control="get")],
+    "supplies:window": lambda c2: [
+        Case({"pk": c2.supplies["window"].pk}, posts=supply_window_posts(c2)),
+        Case({"pk": c2.supplies["past"].pk}),
+    ],
+    "supplies:schedules": lambda c2: [
+        Case(
+            targets_c2=False,
+            posts=(
+                {
+                    "action": "create",
+                    "supplier": c2.supplies["supplier"].pk,
+                    "community": c2.community.pk,
+                    "order_weekdays": ["2"],
+                    "opens_time": "08:00",
+                    "cutoff_time": "20:00",
+                    "delivery_after_days": "1",
+                },
+                {"action": "generate", "schedule": c2.supplies["schedule"].pk},
+                {"action": "toggle", "schedule": c2.supplies["schedule"].pk},
+            ),
+            control="shows",  # C2's schedule: 团结社区
+        )
+    ],
+    "supplies:stock": list_case("get"),  # the street's suppliers' stock: no C2 marker of their own
+    "supplies:stock_report": lambda c2: [
+        Case(
+            {"pk": c2.supplies["supplier"].pk},
+            readers=CATALOGUE_READERS,
+            posts=({f"item_{item.pk}": "1" for item in c2.supplies["items"]},),
+        )
+    ],
+    "supplies:price_report": lambda c2: [
+        Case(
+            {"pk": c2.supplies["supplier"].pk},
+            readers=CATALOGUE_READERS,
+            posts=({f"item_{item.pk}": "99.00" for item in c2.supplies["items"]},),
+        )
+    ],
+    "supplies:staff_checks": lambda c2: [
+        Case(
+            {"pk": c2.supplies["supplier"].pk},
+            readers=CATALOGUE_READERS,
+            posts=({"kind": "temperature", "staff_name": "篡改", "temperature": "36.5"},),
+        )
+    ],
+    # the street's thresholds: read by supplies staff, changed by the street command (the control too is refused)
+    "supplies:settings": lambda c2: [
+        Case(targets_c2=False, posts=({"min_cover_days": "1", "demand_days": "1", "staff_check_hours": "1"},))
+    ],
+    # The resident's own household only (staff, the control too, are refused): C2's window posted to it
+    # must not take an order for anyone.
+    "supplies:me": lambda c2: [Case(targets_c2=False, posts=(supply_order_post(c2),), control="")],
+    "supplies:proxy": lambda c2: [
+        Case(targets_c2=False, control="get"),  # the outsider's own proxy orders (none placed by hand)
+        Case(query={"q": PERSON_NAME}, targets_c2=False, control="shows"),  # finds room B909
+    ],
+    "supplies:proxy_household": lambda c2: [
+        Case({"pk": household.pk}, posts=(supply_order_post(c2),)) for household in (c2.household, c2.plain_household)
+    ],
+    "supplies:package_confirm": lambda c2: [Case({"pk": c2.supplies["package"].pk}, control="")],  # residents only
+    # POST only: C2's worker cancels the open window's order (after every refusal).
+    "supplies:order_cancel": lambda c2: [Case({"pk": c2.supplies["order"].pk}, control="post")],
+    # delivery (S6): C2's drop-off point, the past window's packages and run
+    "supplies:delivery_index": list_case("shows"),  # the aggregated windows in scope: C2's past window
+    "supplies:drop_offs": lambda c2: [
+        Case(
+            targets_c2=False,
+            posts=({"compound": c2.compound.pk, "name": "篡改投放点", "location": "篡改", "is_active": "on"},),
+            control="shows",
+        )
+    ],
+    "supplies:drop_off_edit": lambda c2: [
+        Case({"pk": c2.supplies["drop_off"].pk}, posts=({"name": "篡改", "location": "篡改", "is_active": "on"},))
+    ],
+    "supplies:drop_off_sign": lambda c2: [Case({"pk": c2.supplies["drop_off"].pk})],
+    "supplies:delivery_window": lambda c2: [
+        Case(
+            {"pk": window.pk},
+            posts=({"drop_off": c2.supplies["drop_off"].pk, "volunteer": c2.personas.outsider.pk},),
+        )
+        for window in (c2.supplies["past"], c2.supplies["window"])
+    ],
+    # POST only (redirects); the control is the run's volunteer, C2's worker
+    "supplies:package_resolve": lambda c2: [
+        Case({"pk": c2.supplies["package"].pk}, posts=({"resolution": "redelivered", "note": "篡改"},), control="post")
+    ],
+    "supplies:package_undelivered": lambda c2: [
+        Case({"pk": c2.supplies["package"].pk}, posts=({"reason": "篡改"},), control="post")
+    ],
+    "supplies:delivery_mine": list_case("shows"),  # the volunteer's own runs: the outsider carries C2's
+    # money (S7): the past window's payments, credit and settlement; POST-only pages redirect (control "post")
+    "supplies:money_index": list_case("shows"),
+    "supplies:money_xlsx_all": lambda c2: [
+        Case(targets_c2=False, control="shows"),
+        Case(query={"window": [c2.supplies["past"].pk, c2.supplies["window"].pk]}, targets_c2=False, control="shows"),
+    ],
+    "supplies:money_window": lambda c2: [
+        Case({"pk": window.pk}) for window in (c2.supplies["past"], c2.supplies["window"])
+    ],
+    "supplies:money_xlsx": lambda c2: [Case({"pk": c2.supplies["past"].pk})],
+    "supplies:money_credit_settle": lambda c2: [
+        Case({"pk": c2.supplies["past"].pk}, posts=({"entry": [c2.supplies["credit"].pk]},), control="post")
+    ],
+    "supplies:money_settle": lambda c2: [
+        Case({"pk": c2.supplies["past"].pk}, posts=({"amount": "1.00", "note": "篡改"},), control="post")
+    ],
+    "supplies:money_pay": lambda c2: [
+        Case({"pk": c2.supplies["past_orders"][0].pk}, posts=({"mode": "prepaid", "amount": "1.00"},), control="post")
+    ],
+    "supplies:money_refund": lambda c2: [
+        Case({"pk": c2.supplies["order"].pk}, posts=({"amount": "1.00"},), control="post")
+    ],
+    "supplies:money_credit": lambda c2: [Case({"pk": c2.supplies["past_orders"][1].pk}, control="post")],
+    # packing (S4, S5): the past window's purchase order, its pick lists and labels
+    "supplies:purchase_list": list_case("shows"),
+    "supplies:purchase_detail": lambda c2: [Case({"pk": c2.supplies["purchase"].pk})],
+    "supplies:purchase_shortfall": lambda c2: [
+        Case(
+            {"pk": purchase.pk},
+            posts=({f"offer_{offer.pk}": "0" for offer in purchase.window.offers.all()},),
+            control="post",
+        )
+        for purchase in (c2.supplies["packed_purchase"], c2.supplies["purchase"])
+    ],
+    "supplies:purchase_picklist_pdf": lambda c2: [
+        Case({"pk": c2.supplies["purchase"].pk}),
+        Case({"pk": c2.supplies["purchase"].pk}, query={"drop_off": c2.supplies["drop_off"].pk, "households": "1"}),
+    ],
+    "supplies:purchase_picklist_xlsx": lambda c2: [
+        Case({"pk": c2.supplies["purchase"].pk}, query={"households": "1"}),
+    ],
+    "supplies:purchase_labels": lambda c2: [
+        Case({"pk": c2.supplies["purchase"].pk}),
+        Case({"pk": c2.supplies["purchase"].pk}, query={"drop_off": c2.supplies["drop_off"].pk}),
+    ],
+    # POST only: the open window's cut-off has not come (the control is told so, not refused)
+    "supplies:window_aggregate": lambda c2: [Case({"pk": c2.supplies["window"].pk}, control="post")],
+}
+PAGES.update(SUPPLIES_PAGES)
+# The hand-over page's service worker: public, file names only.
+PUBLIC_PAGES["supplies:delivery_sw"] = "get"
+
+
 @dataclass
 class Route:
     route: str
@@ -1251,9 +1731,10 @@ def sweep_page(c2: C2, clients: dict[str, Client], name: str, case: Case, tally:
                 response = client.post(url, body or {})
             what = f"{method} {url}{' ' + str(sorted(body)) if body else ''} as {persona}"
             status = response.status_code
-            if case.targets_c2 and not (status in (403, 404, 405) or is_login_redirect(response)):
+            refused = case.targets_c2 and persona not in case.readers
+            if refused and not (status in (403, 404, 405) or is_login_redirect(response)):
                 tally.findings.append(f"{what}: answered {status}, not 403/404")
-            shown = leaks(c2, body_text(response), path=url, sent=sent)
+            shown = leaks(c2, body_text(response), path=url, sent=sent, persona=persona)
             if shown:
                 tally.findings.append(f"{what}: shows {', '.join(shown)}")
     written = changed(before, state(c2))
@@ -1371,6 +1852,25 @@ API_PARAMS: dict[str, Callable[[C2], list[Any]]] = {
     "area_id": lambda c2: [c2.health["api"]["area"].pk],
 }
 
+# The supplies API's path parameters (under /api/v1/supplies/, whose names may repeat another app's:
+# its order_id is a supplies order, not a quarantine order). Planted by plant_supplies().
+SUPPLIES_PREFIX = "/api/v1/supplies/"
+SUPPLIES_API_PARAMS: dict[str, Callable[[C2], list[Any]]] = {}
+# "METHOD /path" -> path parameters filled otherwise for that operation (the control's order needs it).
+SUPPLIES_OP_PARAMS: dict[str, dict[str, Callable[[C2], list[Any]]]] = {}
+# "METHOD /path" of a GET -> refused accounts that may read it (a record of the street, not of C2).
+SUPPLIES_API_READERS: dict[str, tuple[str, ...]] = {}
+
+# JSON body property -> a plausible value for the supplies API (may use C2's objects), before BODY_VALUES.
+SUPPLIES_BODY_VALUES: dict[str, Callable[[C2], Any]] = {}
+
+
+def api_params(operation: Operation) -> dict[str, Callable[[C2], list[Any]]]:
+    if operation.path.startswith(SUPPLIES_PREFIX):
+        return {**SUPPLIES_API_PARAMS, **SUPPLIES_OP_PARAMS.get(operation.key, {})}
+    return API_PARAMS
+
+
 # JSON body property -> a plausible value, so that a write is stopped by scope, not by validation.
 # Properties not here take their schema default (omitted when the default is null).
 BODY_VALUES: dict[str, Callable[[], Any]] = {
@@ -1436,7 +1936,8 @@ class ApiCase:
 
     ``targets_c2``: the query names a C2 node, so refused accounts must get 401/403/404;
     ``id_kind``: the kind of record the "id" of the JSON rows is (C2's ids must not appear);
-    ``upload``: a multipart body (a roster), with ``sent`` the C2 words it carries itself.
+    ``upload``: a multipart body (a roster), with ``sent`` the C2 words it carries itself;
+    ``body``: a JSON body naming C2's objects (``targets_c2`` then), ``headers`` sent with it.
     """
 
     query: dict[str, Any] = field(default_factory=dict)
@@ -1445,6 +1946,10 @@ class ApiCase:
     control: str = "shows"
     upload: Callable[[], dict[str, Any]] | None = None
     sent: tuple[str, ...] = ()
+    body: Callable[[C2], Any] | None = None
+    headers: Callable[[], dict[str, str]] | None = None
+    # what a refusal of a targeted call may answer (a hand-over refuses an unknown code with 422)
+    refused_status: tuple[int, ...] = (401, 403, 404)
 
 
 def forged_upload(c2: C2) -> ApiCase:
@@ -1521,6 +2026,298 @@ API_LISTS: dict[str, Callable[[C2], list[ApiCase]]] = {
 }
 
 
+# --- the supplies API (S1–S10): filled with plant_supplies()'s records ------------------------------
+
+
+def supply_order_body(c2: C2, household: Household | None = None) -> dict[str, Any]:
+    """An order of one of each offer of C2's open window, for ``household`` (C2's plain household)."""
+    return {
+        "window": c2.supplies["window"].pk,
+        "household": (household or c2.plain_household).pk,
+        "lines": [{"offer": offer.pk, "quantity": 1} for offer in c2.supplies["offers"]],
+        "note": "篡改",
+    }
+
+
+def tiny_jpeg() -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("door.jpg", b"\xff\xd8\xff\xe0" + b"0" * 64 + b"\xff\xd9", content_type="image/jpeg")
+
+
+def in_hours(hours: int) -> str:
+    return (timezone.now() + datetime.timedelta(hours=hours)).isoformat()
+
+
+SUPPLIES_API_PARAMS.update(
+    {
+        # The open window's order (the control cancels it); the past window's orders are after cut-off.
+        "order_id": lambda c2: [c2.supplies["order"].pk],
+        "household_id": lambda c2: [c2.household.pk, c2.plain_household.pk],
+        "supplier_id": lambda c2: [c2.supplies["supplier"].pk],
+        "item_id": lambda c2: [c2.supplies["item"].pk],
+        "window_id": lambda c2: [c2.supplies["window"].pk, c2.supplies["past"].pk],
+        "offer_id": lambda c2: [c2.supplies["offer"].pk],
+        "schedule_id": lambda c2: [c2.supplies["schedule"].pk],
+        "point_id": lambda c2: [c2.supplies["drop_off"].pk],
+        "run_id": lambda c2: [c2.supplies["run"].pk],
+        # the past window's package on the run (the control reports it undelivered, then redelivers it)
+        "package_id": lambda c2: [c2.supplies["package"].pk],
+        "purchase_id": lambda c2: [c2.supplies["purchase"].pk],
+    }
+)
+SUPPLIES_OP_PARAMS.update(
+    {
+        # a draft window with one offer: the control adds one (the third item), then publishes it
+        "POST /api/v1/supplies/windows/{window_id}/publish": {"window_id": lambda c2: [c2.supplies["draft"].pk]},
+        "POST /api/v1/supplies/windows/{window_id}/offers": {"window_id": lambda c2: [c2.supplies["draft"].pk]},
+        # aggregated already: the control is answered the same purchase order (idempotent)
+        "POST /api/v1/supplies/windows/{window_id}/aggregate": {"window_id": lambda c2: [c2.supplies["past"].pk]},
+        # not yet being delivered: the control allocates the shortfall
+        "POST /api/v1/supplies/purchases/{purchase_id}/shortfall": {
+            "purchase_id": lambda c2: [c2.supplies["packed_purchase"].pk]
+        },
+    }
+)
+SUPPLIES_BODY_VALUES.update(
+    {
+        "item_id": lambda c2: c2.supplies["items"][2].pk,  # an offer of the third item (not offered yet)
+        "quantity": lambda c2: 60,  # more than the 50 offered: an offer's quantity may grow, not shrink below sold
+        "resolution": lambda c2: "redelivered",
+        "reason": lambda c2: "篡改：家中无人",
+        "user_id": lambda c2: c2.personas.supplier.pk,  # 平价超市's staff linked to 团结超市: refused
+        "parts": lambda c2: [{"part_id": c2.supplies["items"][1].pk, "quantity": "1"}],
+        "available": lambda c2: [{"offer_id": c2.supplies["packed"].offers.order_by("pk")[0].pk, "units": 1}],
+    }
+)
+# The street's supplier and its catalogue: read by the street's supplies staff (C1's too), not by 平价超市's.
+SUPPLIES_API_READERS.update(
+    {
+        "GET /api/v1/supplies/suppliers/{supplier_id}": ("community_worker", "grid_worker"),
+        "GET /api/v1/supplies/items/{item_id}": ("community_worker", "grid_worker"),
+        "GET /api/v1/supplies/suppliers/{supplier_id}/checklist": ("community_worker",),
+    }
+)
+ROLE_LIMITED_API.update(
+    {
+        "PATCH /api/v1/supplies/suppliers/{supplier_id}": "the street command's",
+        "POST /api/v1/supplies/suppliers/{supplier_id}/staff": "the street command's",
+        "PATCH /api/v1/supplies/items/{item_id}": "the supplier's staff or the street command",
+        "PUT /api/v1/supplies/items/{item_id}/parts": "the supplier's staff or the street command",
+        "POST /api/v1/supplies/packages/{package_id}/confirm": "the household's own resident (none in C2)",
+    }
+)
+
+SUPPLIES_API_LISTS: dict[str, Callable[[C2], list[ApiCase]]] = {
+    "POST /api/v1/supplies/orders": lambda c2: [
+        # C2's household in C2's window: refused (the control places the plain household's order).
+        ApiCase(body=supply_order_body, targets_c2=True, control="get"),
+        # One's own household (C1's) in C2's window: refused, nothing written (the rows are compared).
+        ApiCase(body=lambda c2: supply_order_body(c2, c2.personas.resident_household), control=""),
+    ],
+    "GET /api/v1/supplies/orders": lambda c2: [
+        ApiCase(id_kind="supply_order"),
+        ApiCase({"window": c2.supplies["window"].pk}, id_kind="supply_order"),
+        ApiCase({"window": c2.supplies["past"].pk, "status": "placed"}, id_kind="supply_order"),
+    ],
+    # catalogue (S1, S2): the street's suppliers and items are no C2 marker but for 平价超市's staff
+    "GET /api/v1/supplies/suppliers": lambda c2: [ApiCase(id_kind="supplier", control="get")],
+    "POST /api/v1/supplies/suppliers": lambda c2: [
+        ApiCase(body=lambda c2: {"name": "篡改商超", "community_ids": [c2.community.pk]}, control="")  # street's
+    ],
+    "GET /api/v1/supplies/items": lambda c2: [
+        ApiCase(id_kind="supply_item", control="get"),
+        ApiCase({"supplier": c2.supplies["supplier"].pk}, id_kind="supply_item", control="get"),
+    ],
+    "POST /api/v1/supplies/items": lambda c2: [
+        ApiCase(
+            body=lambda c2: {
+                "supplier_id": c2.supplies["supplier"].pk,
+                "name": "篡改商品",
+                "category": "vegetables",
+                "price": "1.00",
+            },
+            targets_c2=True,
+            control="",  # the supplier's staff or the street command
+        )
+    ],
+    "GET /api/v1/supplies/windows": lambda c2: [
+        ApiCase(id_kind="supply_window"),
+        ApiCase({"community": c2.community.pk}, id_kind="supply_window"),
+        ApiCase({"supplier": c2.supplies["supplier"].pk}, id_kind="supply_window"),
+    ],
+    "POST /api/v1/supplies/windows": lambda c2: [
+        ApiCase(
+            body=lambda c2: {
+                "supplier_id": c2.supplies["supplier"].pk,
+                "community_id": c2.community.pk,
+                "opens_at": in_hours(30),
+                "cutoff_at": in_hours(40),
+                "delivery_on": (timezone.localdate() + datetime.timedelta(days=3)).isoformat(),
+                "title": "篡改窗口",
+            },
+            targets_c2=True,
+            control="get",
+        )
+    ],
+    "GET /api/v1/supplies/schedules": lambda c2: [ApiCase(id_kind="supply_schedule")],
+    "POST /api/v1/supplies/schedules": lambda c2: [
+        ApiCase(
+            body=lambda c2: {
+                "supplier_id": c2.supplies["supplier"].pk,
+                "community_id": c2.community.pk,
+                "order_weekdays": [3],
+            },
+            targets_c2=True,
+            control="get",
+        )
+    ],
+    # stock, prices, staff checks (S8–S10): 团结超市's, changed by its staff or the street command only
+    "GET /api/v1/supplies/stock-reports": lambda c2: [ApiCase(id_kind="supplier", control="get")],
+    "POST /api/v1/supplies/stock-reports": lambda c2: [
+        ApiCase(body=lambda c2: {"item_id": c2.supplies["item"].pk, "quantity": 1}, targets_c2=True, control="")
+    ],
+    "GET /api/v1/supplies/cover": lambda c2: [
+        ApiCase(control="get"),
+        ApiCase({"supplier": c2.supplies["supplier"].pk}, control="get"),
+    ],
+    "GET /api/v1/supplies/price-reports": lambda c2: [ApiCase(control="get")],
+    "POST /api/v1/supplies/price-reports": lambda c2: [
+        ApiCase(body=lambda c2: {"item_id": c2.supplies["item"].pk, "price": "99.00"}, targets_c2=True, control="")
+    ],
+    "GET /api/v1/supplies/staff-checks": lambda c2: [ApiCase(control="get")],
+    "POST /api/v1/supplies/staff-checks": lambda c2: [
+        ApiCase(
+            body=lambda c2: {
+                "supplier_id": c2.supplies["supplier"].pk,
+                "kind": "temperature",
+                "staff_name": "篡改",
+                "temperature": "36.5",
+            },
+            targets_c2=True,
+            control="",
+        )
+    ],
+    "GET /api/v1/supplies/settings": lambda c2: [ApiCase(control="get")],
+    "PATCH /api/v1/supplies/settings": lambda c2: [ApiCase(body=lambda c2: {"min_cover_days": 1}, control="")],
+    # delivery (S6)
+    "GET /api/v1/supplies/drop-offs": lambda c2: [
+        ApiCase(id_kind="drop_off"),
+        ApiCase({"compound_id": c2.compound.pk}, id_kind="drop_off"),
+    ],
+    "POST /api/v1/supplies/drop-offs": lambda c2: [
+        ApiCase(
+            body=lambda c2: {"compound_id": c2.compound.pk, "name": "篡改投放点", "building_ids": []},
+            targets_c2=True,
+            control="get",
+        )
+    ],
+    "GET /api/v1/supplies/runs": lambda c2: [
+        ApiCase(id_kind="delivery_run"),
+        ApiCase({"window_id": c2.supplies["past"].pk}, id_kind="delivery_run"),
+    ],
+    "POST /api/v1/supplies/runs": lambda c2: [
+        ApiCase(
+            body=lambda c2: {
+                "window_id": c2.supplies["past"].pk,
+                "drop_off_id": c2.supplies["drop_off"].pk,
+                "volunteer_id": c2.personas.outsider.pk,
+                "package_ids": [c2.supplies["package"].pk],
+            },
+            targets_c2=True,
+            control="get",
+        )
+    ],
+    # A code of C2's: refused like an unknown code (422). The control scans the delivered one ("already").
+    "POST /api/v1/supplies/handover": lambda c2: [
+        ApiCase(
+            body=lambda c2: {"code": f"LLP:{c2.supplies['delivered'].handover_code}"},
+            targets_c2=True,
+            refused_status=(401, 403, 404, 422),
+            control="get",
+        ),
+        ApiCase(
+            body=lambda c2: {"code": c2.supplies["package"].handover_code, "contactless": False},
+            targets_c2=True,
+            refused_status=(401, 403, 404, 422),
+            control="",  # on the run still: the control reports it undelivered below
+        ),
+    ],
+    "POST /api/v1/supplies/handover/photo": lambda c2: [
+        ApiCase(
+            upload=lambda: {"code": c2.supplies["delivered"].handover_code, "photo": tiny_jpeg()},
+            targets_c2=True,
+            refused_status=(401, 403, 404, 422),
+            control="get",
+        )
+    ],
+    # a batch answers 200 with each item refused: nothing shown, nothing written is the check. The
+    # control syncs the delivered package ("already"); the one on the run is left to the control below.
+    "POST /api/v1/supplies/handovers/sync": lambda c2: [
+        ApiCase(
+            body=lambda c2: {
+                "handovers": [
+                    {"uuid": str(uuid.uuid4()), "code": package.handover_code, "device_time": in_hours(0)}
+                    for package in (c2.supplies["package"], c2.supplies["delivered"])
+                ]
+            },
+            control="",
+        ),
+        ApiCase(
+            body=lambda c2: {
+                "handovers": [
+                    {
+                        "uuid": str(uuid.uuid4()),
+                        "code": c2.supplies["delivered"].handover_code,
+                        "device_time": in_hours(0),
+                    }
+                ]
+            },
+            control="get",
+        ),
+    ],
+    # packing (S4, S5)
+    "GET /api/v1/supplies/purchases": lambda c2: [ApiCase(id_kind="purchase")],
+    # money (S7)
+    "GET /api/v1/supplies/payments": lambda c2: [
+        ApiCase(),
+        ApiCase({"window_id": c2.supplies["past"].pk}),
+    ],
+    "POST /api/v1/supplies/payments": lambda c2: [
+        ApiCase(
+            body=lambda c2: {"order_id": c2.supplies["past_orders"][0].pk, "mode": "prepaid", "amount": "1.00"},
+            targets_c2=True,
+            control="get",
+        )
+    ],
+    # the open window's order, paid 1.00 in advance and cancelled by the orders' control above
+    "POST /api/v1/supplies/refunds": lambda c2: [
+        ApiCase(body=lambda c2: {"order_id": c2.supplies["order"].pk, "amount": "1.00"}, targets_c2=True, control="get")
+    ],
+    "GET /api/v1/supplies/credits": lambda c2: [ApiCase(), ApiCase({"unsettled": "true"})],
+    "POST /api/v1/supplies/credits": lambda c2: [
+        ApiCase(body=lambda c2: {"order_id": c2.supplies["past_orders"][1].pk}, targets_c2=True, control="get")
+    ],
+    "POST /api/v1/supplies/credits/settle": lambda c2: [
+        ApiCase(
+            body=lambda c2: {"ids": [c2.supplies["credit"].pk]},
+            targets_c2=True,
+            refused_status=(401, 403, 404, 422),  # none of the chosen entries in scope: "请选择…"
+            control="get",
+        )
+    ],
+    "GET /api/v1/supplies/settlements": lambda c2: [ApiCase(), ApiCase({"window_id": c2.supplies["past"].pk})],
+    "POST /api/v1/supplies/settlements": lambda c2: [
+        ApiCase(
+            body=lambda c2: {"window_id": c2.supplies["past"].pk, "amount": "1.00", "note": "篡改"},
+            targets_c2=True,
+            control="get",
+        )
+    ],
+}
+API_LISTS.update(SUPPLIES_API_LISTS)
+
+
 @dataclass
 class Operation:
     method: str
@@ -1550,13 +2347,16 @@ def operations(schema: dict[str, Any]) -> list[Operation]:
     return found
 
 
-def plausible_body(operation: Operation) -> dict[str, Any] | None:
+def plausible_body(operation: Operation, c2: C2 | None = None) -> dict[str, Any] | None:
     """A body that passes the schema and the services' checks, or None when the operation takes none."""
     if operation.body is None:
         return None
     body: dict[str, Any] = {}
+    supplies = c2 is not None and operation.path.startswith(SUPPLIES_PREFIX)
     for name, prop in operation.body.get("properties", {}).items():
-        if name in BODY_VALUES:
+        if supplies and name in SUPPLIES_BODY_VALUES:
+            body[name] = SUPPLIES_BODY_VALUES[name](c2)  # type: ignore[arg-type]
+        elif name in BODY_VALUES:
             body[name] = BODY_VALUES[name]()
         elif prop.get("default") is not None:
             body[name] = prop["default"]
@@ -1568,10 +2368,11 @@ def plausible_body(operation: Operation) -> dict[str, Any] | None:
 def unlisted_operations(ops: list[Operation]) -> list[str]:
     problems = []
     for operation in ops:
-        unknown = [name for name in operation.params if name not in API_PARAMS]
+        unknown = [name for name in operation.params if name not in api_params(operation)]
         if unknown:
+            table = "SUPPLIES_API_PARAMS" if operation.path.startswith(SUPPLIES_PREFIX) else "API_PARAMS"
             problems.append(
-                f"{operation.key}: path parameter(s) {unknown} are not in API_PARAMS of the scope sweep: "
+                f"{operation.key}: path parameter(s) {unknown} are not in {table} of the scope sweep: "
                 "say which C2 object to fill them with"
             )
         if not operation.params and operation.key not in API_LISTS:
@@ -1581,8 +2382,18 @@ def unlisted_operations(ops: list[Operation]) -> list[str]:
     return problems
 
 
-def call(client: Client, method: str, url: str, token: str, *, json_body: Any = None, upload: Any = None) -> Any:
-    headers = {"Authorization": f"Bearer {token}"}
+def call(
+    client: Client,
+    method: str,
+    url: str,
+    token: str,
+    *,
+    json_body: Any = None,
+    upload: Any = None,
+    extra_headers: dict[str, str] | None = None,
+) -> Any:
+    # A fresh Idempotency-Key each call (the supplies order API requires one): a retry is not the point.
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4()), **(extra_headers or {})}
     if upload is not None:
         return client.post(url, upload, headers=headers)
     if json_body is None:
@@ -1593,25 +2404,28 @@ def call(client: Client, method: str, url: str, token: str, *, json_body: Any = 
 def sweep_operation(c2: C2, tokens: dict[str, str], operation: Operation, tally: Tally) -> None:
     client = Client()
     names = operation.params
-    for values in itertools.product(*(API_PARAMS[name](c2) for name in names)):
+    params = api_params(operation)
+    for values in itertools.product(*(params[name](c2) for name in names)):
         url = operation.path.format(**dict(zip(names, values, strict=True)))
         tally.urls += 1
         before = state(c2)
         for persona in REFUSED:
             attempts: list[tuple[str, Any]] = [("no body", None)]
-            body = plausible_body(operation)
+            body = plausible_body(operation, c2)
             if body is not None:
                 attempts.append(("plausible body", body))
             for label, json_body in attempts:
                 tally.requests += 1
                 response = call(client, operation.method, url, tokens[persona], json_body=json_body)
                 allowed = {401, 403, 404}
+                if persona in SUPPLIES_API_READERS.get(operation.key, ()):
+                    allowed.add(200)
                 if operation.body is not None and (json_body is None or operation.key in UNBUILDABLE_BODIES):
                     allowed.add(422)  # a missing body is refused before scope is looked at
                 what = f"{operation.method} {url} ({label}) as {persona}"
                 if response.status_code not in allowed:
                     tally.findings.append(f"{what}: answered {response.status_code}, not {sorted(allowed)}")
-                shown = leaks(c2, body_text(response))
+                shown = leaks(c2, body_text(response), persona=persona)
                 if shown:
                     tally.findings.append(f"{what}: shows {', '.join(shown)}")
         written = changed(before, state(c2))
@@ -1623,9 +2437,10 @@ def control_operation(c2: C2, token: str, operation: Operation, tally: Tally) ->
     if operation.key in ROLE_LIMITED_API:
         return
     names = operation.params
-    for values in itertools.product(*(API_PARAMS[name](c2) for name in names)):
+    params = api_params(operation)
+    for values in itertools.product(*(params[name](c2) for name in names)):
         url = operation.path.format(**dict(zip(names, values, strict=True)))
-        response = call(Client(), operation.method, url, token, json_body=plausible_body(operation))
+        response = call(Client(), operation.method, url, token, json_body=plausible_body(operation, c2))
         if not 200 <= response.status_code < 300:
             tally.findings.append(
                 f"control: {operation.method} {url} as {CONTROL} (C2's own worker) answered {response.status_code} "
@@ -1642,11 +2457,17 @@ def sweep_list(c2: C2, tokens: dict[str, str], operation: Operation, case: ApiCa
     for persona in REFUSED:
         tally.requests += 1
         upload = case.upload() if case.upload else None
-        response = call(client, operation.method, url, tokens[persona], upload=upload)
+        json_body = case.body(c2) if case.body else None
+        headers = case.headers() if case.headers else None
+        response = call(
+            client, operation.method, url, tokens[persona], upload=upload, json_body=json_body, extra_headers=headers
+        )
         what = f"{operation.method} {url} as {persona}"
-        if case.targets_c2 and response.status_code not in (401, 403, 404):
-            tally.findings.append(f"{what}: answered {response.status_code}, not 401/403/404")
-        shown = leaks(c2, body_text(response), sent=case.sent + sent, id_kind=case.id_kind)
+        if case.targets_c2 and response.status_code not in case.refused_status:
+            tally.findings.append(
+                f"{what}: answered {response.status_code}, not {'/'.join(map(str, case.refused_status))}"
+            )
+        shown = leaks(c2, body_text(response), sent=case.sent + sent, id_kind=case.id_kind, persona=persona)
         if shown:
             tally.findings.append(f"{what}: shows {', '.join(shown)}")
     written = changed(before, state(c2))
@@ -1655,9 +2476,13 @@ def sweep_list(c2: C2, tokens: dict[str, str], operation: Operation, case: ApiCa
 
 
 def control_list(c2: C2, token: str, operation: Operation, case: ApiCase, tally: Tally) -> None:
+    if not case.control:
+        return  # nothing to prove (and a write the control may not make: a package left for a later control)
     url = f"{operation.path}?{urlencode(case.query)}" if case.query else operation.path
     upload = case.upload() if case.upload else None
-    response = call(Client(), operation.method, url, token, upload=upload)
+    json_body = case.body(c2) if case.body else None
+    headers = case.headers() if case.headers else None
+    response = call(Client(), operation.method, url, token, upload=upload, json_body=json_body, extra_headers=headers)
     text = body_text(response)
     if case.control == "get" and not 200 <= response.status_code < 300:
         tally.findings.append(
