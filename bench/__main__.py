@@ -1,6 +1,7 @@
 """make bench: run the benchmarks and print one ``BENCH {json}`` line each.
 
 Each module ``bench/bench_<name>.py`` defines ``NAME`` (the benchmark's name) and ``run() -> dict``
+(or ``BENCHES``, a dict of name -> run function, for a module with several benchmarks),
 returning at least ``value`` and ``unit`` (plus ``ceiling`` and ``ratio`` where a ceiling applies,
 ``ratio`` always higher-is-better). Benchmarks run against the database DATABASE_URL names and
 build their own data in a scratch database, never in the one ``make run`` serves.
@@ -34,18 +35,22 @@ def main() -> int:
         if not info.name.startswith("bench_"):
             continue
         module = importlib.import_module(f"bench.{info.name}")
-        name = getattr(module, "NAME", info.name.removeprefix("bench_"))
-        if wanted and name not in wanted:
-            continue
-        started = time.perf_counter()
-        try:
-            result = module.run()
-        except Exception:  # noqa: BLE001 - report the failure and go on with the next benchmark
-            traceback.print_exc()
-            failed += 1
-            continue
-        line = {"name": name, **result, "wall_s": round(time.perf_counter() - started, 1)}
-        print("BENCH " + json.dumps(line, ensure_ascii=False), flush=True)
+        # A module runs one benchmark (NAME, run) or several (BENCHES: name -> run).
+        benches = getattr(module, "BENCHES", None) or {
+            getattr(module, "NAME", info.name.removeprefix("bench_")): module.run
+        }
+        for name, run in benches.items():
+            if wanted and name not in wanted:
+                continue
+            started = time.perf_counter()
+            try:
+                result = run()
+            except Exception:  # noqa: BLE001 - report the failure and go on with the next benchmark
+                traceback.print_exc()
+                failed += 1
+                continue
+            line = {"name": name, **result, "wall_s": round(time.perf_counter() - started, 1)}
+            print("BENCH " + json.dumps(line, ensure_ascii=False), flush=True)
     return 1 if failed else 0
 
 
