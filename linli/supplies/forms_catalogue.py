@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.supplies.choices import Category
 
@@ -149,7 +150,12 @@ class ItemForm(forms.Form):
         choices=Category.choices,
         error_messages={"required": _("请选择类别"), "invalid_choice": _("所选类别无效")},
     )
-    unit = forms.CharField(label=_("单位"), max_length=10, initial="份", error_messages={"required": _("请填写单位")})
+    unit = forms.CharField(
+        label=pgettext_lazy("unit of measure", "单位"),
+        max_length=10,
+        initial="份",
+        error_messages={"required": _("请填写单位")},
+    )
     price = _money(_("单价（元）"))
     per_household_limit = _count(_("每户限购"), required=False, min_value=1, help_text=_("留空表示不限购"))
     is_bundle = forms.BooleanField(label=_("套餐（如标准蔬菜包）"), required=False)

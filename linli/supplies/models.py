@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.registry.models import Building, Community, Compound, Grid, Household, Street, Unit
 from linli.supplies.choices import (
@@ -161,7 +162,7 @@ class Item(models.Model):
     supplier = models.ForeignKey(Supplier, models.CASCADE, related_name="items", verbose_name=_("商超"))
     name = models.CharField(_("品名"), max_length=100)
     category = models.CharField(_("类别"), max_length=12, choices=Category.choices)
-    unit = models.CharField(_("单位"), max_length=10, default="份")
+    unit = models.CharField(pgettext_lazy("unit of measure", "单位"), max_length=10, default="份")
     price = models.DecimalField(_("单价（元）"), max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
     # On hand at the supplier, as last reported (S8); what a window can sell is its offer.
     stock = models.PositiveIntegerField(_("库存"), default=0)
@@ -360,7 +361,7 @@ class Offer(models.Model):
     item = models.ForeignKey(Item, models.PROTECT, related_name="+", verbose_name=_("商品"))
     name = models.CharField(_("品名"), max_length=100)
     category = models.CharField(_("类别"), max_length=12, choices=Category.choices)
-    unit = models.CharField(_("单位"), max_length=10)
+    unit = models.CharField(pgettext_lazy("unit of measure", "单位"), max_length=10)
     price = models.DecimalField(_("单价（元）"), max_digits=10, decimal_places=2)
     per_household_limit = models.PositiveSmallIntegerField(_("每户限购"), null=True, blank=True)
     quantity = models.PositiveIntegerField(_("可售数量"))

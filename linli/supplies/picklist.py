@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 
 from django.db.models import Count
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -324,7 +325,15 @@ def picklist_xlsx(purchase: PurchaseOrder, *, households: bool = False) -> bytes
     add(summary, [_("采购单"), data.reference, _("商超"), data.supplier, _("社区"), data.community])
     add(summary, [_("订购窗口"), data.window, _("配送日期"), str(data.delivery_on), _("订单数"), data.orders])
     add(summary, [])
-    header = [_("品名"), _("单位"), _("单价（元）"), _("订购数量"), _("缺货数量"), _("应配数量"), _("金额（元）")]
+    header = [
+        _("品名"),
+        pgettext("unit of measure", "单位"),
+        _("单价（元）"),
+        _("订购数量"),
+        _("缺货数量"),
+        _("应配数量"),
+        _("金额（元）"),
+    ]
     totals: dict[tuple[str, str, Decimal], list[Any]] = {}
     for section in data.sections:
         for line in section.lines:
@@ -388,7 +397,16 @@ def picklist_pdf(
         if section.location:
             story.append(Paragraph(_esc(_("位置：%(where)s") % {"where": section.location}), subtle))
         story.append(Spacer(1, 3 * mm))
-        header = [_("品名"), _("单位"), _("单价"), _("订购"), _("缺货"), _("应配"), _("金额（元）"), _("已拣")]
+        header = [
+            _("品名"),
+            pgettext("unit of measure", "单位"),
+            _("单价"),
+            _("订购"),
+            _("缺货"),
+            _("应配"),
+            _("金额（元）"),
+            _("已拣"),
+        ]
         rows = [[Paragraph(_esc(text), head) for text in header]]
         for line in section.lines:
             rows.append(

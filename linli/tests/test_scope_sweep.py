@@ -2500,7 +2500,8 @@ def test_every_api_endpoint_is_in_the_sweep_tables() -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_no_api_endpoint_shows_or_changes_anything_of_another_community(c2: C2) -> None:
+def sweep_api(c2: C2) -> None:
+    """The API sweep; run by ``test_scope_sweep_api.py`` so that xdist runs it beside the page sweep."""
     # given
     started = time.monotonic()
     admin = logged_in(c2.personas.admin)
