@@ -28,7 +28,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from linli.registry.models import Building, Community, Compound, Grid, Household, Street, Unit
+# One household placement for both apps (the abstract model and its create() fields), re-exported here.
+from linli.health.models import InHousehold as InHousehold
+from linli.health.models import household_kwargs as household_kwargs
+from linli.registry.models import Building, Community, Compound, Grid, Street
 from linli.supplies.choices import (
     Category,
     OrderStatus,
@@ -64,35 +67,6 @@ def new_handover_code() -> str:
     """The hand-over code printed on a label (and in its QR): 10 characters, no look-alikes."""
     alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
     return "".join(secrets.choice(alphabet) for _ in range(10))
-
-
-class InHousehold(models.Model):
-    """A record about one household, with copies of its ancestors' ids for scoping."""
-
-    SCOPE_LOOKUPS: ClassVar[dict[str, str]] = HOUSEHOLD_LOOKUPS
-    street = _fk(Street, _("街道"), db_index=False)
-    community = _fk(Community, _("社区"))
-    grid = _fk(Grid, _("网格"), db_index=False)
-    compound = _fk(Compound, _("小区"), db_index=False)
-    building = _fk(Building, _("楼栋"), db_index=False)
-    unit = _fk(Unit, _("单元"), db_index=False)
-    household = models.ForeignKey(Household, models.CASCADE, related_name="+", verbose_name=_("户"))
-
-    class Meta:
-        abstract = True
-
-    def place_in(self, household: Household) -> None:
-        self.household = household
-        for level in ("street", "community", "grid", "compound", "building", "unit"):
-            setattr(self, f"{level}_id", getattr(household, f"{level}_id"))
-
-
-def household_kwargs(household: Household) -> dict[str, Any]:
-    """The ancestor fields of a record about ``household``, for ``create(**…)``."""
-    kwargs: dict[str, Any] = {"household_id": household.pk}
-    for level in ("street", "community", "grid", "compound", "building", "unit"):
-        kwargs[f"{level}_id"] = getattr(household, f"{level}_id")
-    return kwargs
 
 
 # ----------------------------------------------------------------------------------------------
