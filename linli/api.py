@@ -8,12 +8,14 @@ from ninja.errors import AuthenticationError, ValidationError
 from linli.accounts.api import router as accounts_router
 from linli.audit.api import router as audit_router
 from linli.gate.api import routers as gate_routers
+from linli.gate.api_checkpoint import router as gate_checkpoint_router
 from linli.health.api import routers as health_routers
 from linli.lib.apiauth import AUTH
 from linli.organisation.api import router as organisation_router
 from linli.registry.api import router as registry_router
 from linli.rosters.api import router as rosters_router
 from linli.supplies.api import routers as supplies_routers
+from linli.supplies.api_orders import router as supplies_orders_router
 from linli.survey.api import router as survey_router
 
 api = NinjaAPI(
@@ -24,6 +26,11 @@ api = NinjaAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
+# The rush paths first: Django tries the URL patterns in order (about 0.6 µs each, ~180 of them), and
+# the gate's online scan and the supplies order are what the busiest minutes of a closure hit.
+HOT_ROUTERS = [("/gate", gate_checkpoint_router), ("/supplies", supplies_orders_router)]
+for prefix, hot_router in HOT_ROUTERS:
+    api.add_router(prefix, hot_router)
 api.add_router("/accounts", accounts_router)
 api.add_router("/registry", registry_router)
 api.add_router("/survey", survey_router)
@@ -31,11 +38,13 @@ api.add_router("/org", organisation_router)
 api.add_router("/rosters", rosters_router)
 api.add_router("/audit", audit_router)
 for gate_router in gate_routers:
-    api.add_router("/gate", gate_router)
+    if gate_router is not gate_checkpoint_router:
+        api.add_router("/gate", gate_router)
 for health_router in health_routers:
     api.add_router("/health", health_router)
 for supplies_router in supplies_routers:
-    api.add_router("/supplies", supplies_router)
+    if supplies_router is not supplies_orders_router:
+        api.add_router("/supplies", supplies_router)
 
 
 @api.exception_handler(AuthenticationError)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,21 @@ def page(request: pytest.FixtureRequest, browser: Browser, transactional_db: Non
     if report is not None and report.failed:
         save_screenshot(page, f"FAILED-{request.node.name}")
     context.close()
+    wait_for_live_server_requests()
+
+
+def wait_for_live_server_requests(timeout: float = 10.0) -> None:
+    """Wait until the live server has finished every request it was handling.
+
+    Closing the browser can leave a request (a service worker's fetch, say) running in one of the
+    server's request threads; with SQLite in memory that thread shares the test's database, and the
+    database flush after the test then fails with "database table is locked".
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any("process_request_thread" in thread.name for thread in threading.enumerate()):
+            return
+        time.sleep(0.02)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -35,6 +35,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.accounts.models import ApiToken
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
 from linli.health.choices import HOME_PLACES
@@ -230,11 +231,20 @@ def _clean_lines(lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class Remember:
-    """The idempotency row to write with the order: (account, key, hash of the request body)."""
+    """The idempotency row to write with the order: (account, key, hash of the request body), and
+    the API token whose ``last_used_at`` is due (:data:`linli.lib.apiauth.LAST_USED_RESOLUTION`),
+    written in the same transaction rather than in a commit of its own."""
 
     user_id: int
     key: str
     request_hash: str
+    touch_token: int | None = None
+
+
+def touch_token(token_id: int | None, now: datetime.datetime | None = None) -> None:
+    """Mark the API token ``token_id`` used now (nothing when None)."""
+    if token_id is not None:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now or timezone.now())
 
 
 def place_order(
@@ -337,10 +347,12 @@ def _place(
     normal = priority == Priority.NORMAL
     try:
         with transaction.atomic():
+            taken: set[int] = set()
             if normal and connection.vendor == "postgresql":
-                # Order, lines and idempotency row in one statement, before the stock is taken:
-                # a hot bucket's row lock is then held only for the UPDATE and the commit.
-                _insert_pg(order, rows, remember)
+                # Order, lines, idempotency row and the stock of every line that one free bucket
+                # can serve, in one statement: one round trip, and a hot bucket's row lock is held
+                # only for that statement and the commit.
+                taken = _insert_pg(order, rows, remember, offers)
             else:
                 order.save(force_insert=True)
                 for row in rows:
@@ -350,6 +362,9 @@ def _place(
                     _remember(order, rows, remember)
             order.window = window
             for row in rows:
+                if row.offer_id in taken:
+                    row.from_reserved = 0
+                    continue
                 offer = offers[row.offer_id]
                 from_reserved = _take(offer, row.quantity, priority=priority)
                 if from_reserved is None:
@@ -377,6 +392,7 @@ def _place(
 
 def _remember(order: Order, rows: list[OrderLine], remember: Remember | None) -> None:
     if remember is not None:
+        touch_token(remember.touch_token, order.created_at)
         IdempotencyKey.objects.create(
             user_id=remember.user_id,
             key=remember.key,
@@ -386,13 +402,16 @@ def _remember(order: Order, rows: list[OrderLine], remember: Remember | None) ->
         )
 
 
-def _insert_pg(order: Order, rows: list[OrderLine], remember: Remember | None) -> None:
-    """Insert the order, its lines (nothing from reserved buckets) and the idempotency row in one
-    statement; sets ``order.pk`` and each line's ``order_id``. A unique violation (a live order of
-    the household, or the key answered already) raises ``IntegrityError`` as the ORM's would."""
+def _insert_pg(order: Order, rows: list[OrderLine], remember: Remember | None, offers: dict[int, Offer]) -> set[int]:
+    """Insert the order, its lines (nothing from reserved buckets) and the idempotency row, touch the
+    API token (``remember.touch_token``) and take each line's units from one random free bucket of
+    its offer (as :func:`_take_whole`), all in one statement. Sets ``order.pk`` and each line's
+    ``order_id``; returns the offers whose units were taken (the caller takes the others, or
+    refuses). A unique violation (a live order of the household, or the key answered already)
+    raises ``IntegrityError`` as the ORM's would."""
     quote = connection.ops.quote_name
     order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
-    key_table = quote(IdempotencyKey._meta.db_table)
+    key_table, bucket_table = quote(IdempotencyKey._meta.db_table), quote(OfferBucket._meta.db_table)
     order.created_at = timezone.now()
     columns = [
         "street_id", "community_id", "grid_id", "compound_id", "building_id", "unit_id", "household_id",
@@ -403,27 +422,43 @@ def _insert_pg(order: Order, rows: list[OrderLine], remember: Remember | None) -
     values = ", ".join(["(%s::integer, %s::integer, %s::numeric, %s::numeric)"] * len(rows))
     for row in rows:
         params += [row.offer_id, row.quantity, row.price, row.amount]
-    sql = (
-        f"WITH o AS (INSERT INTO {order_table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) RETURNING id), "
+    parts = [
+        f"o AS (INSERT INTO {order_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        "RETURNING id)",
         f"l AS (INSERT INTO {line_table} (order_id, offer_id, quantity, from_reserved, price, amount, short) "
         f"SELECT o.id, v.offer_id, v.quantity, 0, v.price, v.amount, 0 FROM o, (VALUES {values}) "
-        "AS v (offer_id, quantity, price, amount))"
-    )
+        "AS v (offer_id, quantity, price, amount))",
+    ]
     if remember is not None:
         template = json.dumps(order_answer(order, rows), cls=DjangoJSONEncoder)
-        sql += (
-            f", k AS (INSERT INTO {key_table} (user_id, key, request_hash, status_code, response, created_at) "
+        parts.append(
+            f"k AS (INSERT INTO {key_table} (user_id, key, request_hash, status_code, response, created_at) "
             "SELECT %s, %s, %s, 201, jsonb_set(%s::jsonb, '{id}', to_jsonb(o.id)), %s FROM o)"
         )
         params += [remember.user_id, remember.key, remember.request_hash, template, order.created_at]
+        if remember.touch_token is not None:
+            token_table = quote(ApiToken._meta.db_table)
+            parts.append(f"t AS (UPDATE {token_table} SET last_used_at = %s WHERE id = %s)")
+            params += [order.created_at, remember.touch_token]
+    # Offers with one bucket are taken by _take's plain conditional UPDATE afterwards.
+    spread = [row for row in rows if offers[row.offer_id].buckets > 1]
+    for n, row in enumerate(spread):
+        parts.append(
+            f"b{n} AS (UPDATE {bucket_table} SET remaining = remaining - %s WHERE id = ("
+            f"SELECT id FROM {bucket_table} WHERE offer_id = %s AND NOT reserved AND remaining >= %s "
+            "ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING 1)"
+        )
+        params += [row.quantity, row.offer_id, row.quantity]
+    took = "".join(f", EXISTS (SELECT 1 FROM b{n})" for n in range(len(spread)))
     with connection.cursor() as cursor:
-        cursor.execute(sql + " SELECT id FROM o", params)
-        order.pk = cursor.fetchone()[0]
+        cursor.execute(f"WITH {', '.join(parts)} SELECT id{took} FROM o", params)
+        found = cursor.fetchone()
+    order.pk = found[0]
     order._state.adding = False
     order._state.db = connection.alias
     for row in rows:
         row.order_id = order.pk
+    return {row.offer_id for row, ok in zip(spread, found[1:], strict=True) if ok}
 
 
 def _live_order_exists(window_id: int, household_id: int) -> bool:
@@ -655,7 +690,12 @@ def _facts_pg(actor: Any, parsed: OrderBody) -> tuple[Household, Priority, dict[
 
 
 def submit_order(
-    *, actor: Any, key: str, body: dict[str, Any], now: datetime.datetime | None = None
+    *,
+    actor: Any,
+    key: str,
+    body: dict[str, Any],
+    now: datetime.datetime | None = None,
+    token_to_touch: int | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Place an order once per (account, ``key``): (HTTP status, JSON body).
 
@@ -663,7 +703,20 @@ def submit_order(
     same refusal, with its status); the same key with a different body gets 422. Refusals: 409
     sold out / duplicate order, 422 closed / limit / invalid; 403/404 for a household the account
     may not order for (not stored: nothing was decided about the order).
+
+    ``token_to_touch``: the caller's API token whose ``last_used_at`` is due; a placed order writes
+    it in its own transaction, any other answer afterwards.
     """
+    status, answer = _submit(actor=actor, key=key, body=body, now=now, token_to_touch=token_to_touch)
+    if status != 201:
+        touch_token(token_to_touch, now)
+    return status, answer
+
+
+def _submit(
+    *, actor: Any, key: str, body: dict[str, Any], now: datetime.datetime | None, token_to_touch: int | None
+) -> tuple[int, dict[str, Any]]:
+    """:func:`submit_order` before the token's touch."""
     key = (key or "").strip()
     if not key or len(key) > KEY_MAX_LENGTH:
         return 422, {"detail": _("缺少幂等键（Idempotency-Key），或长度超过 100"), "code": "invalid", "errors": {}}
@@ -672,7 +725,7 @@ def submit_order(
         parsed = parse_body(body)
     except ValidationError as error:
         return refusal_answer(error)
-    remember = Remember(actor.pk, key, digest)
+    remember = Remember(actor.pk, key, digest, token_to_touch)
     facts = _facts_pg(actor, parsed) if connection.vendor == "postgresql" else None
     try:
         if facts is not None:

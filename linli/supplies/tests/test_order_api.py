@@ -174,3 +174,39 @@ def test_submit_checks_the_token_itself(personas: Personas, window: OrderWindow,
     # Keys are per account, not per credential: the same account's browser session replays it.
     replay = post(client_for(personas.resident), "t3")
     assert replay.status_code == 200 and replay.json() == placed.json()
+
+
+def test_a_due_token_is_marked_used_with_the_order_and_with_a_refusal(personas: Personas, window: OrderWindow) -> None:
+    """last_used_at, when due (older than a minute), is written with the order in its transaction,
+    and also when the answer is a refusal; a token used a moment ago is not written again."""
+    import datetime
+
+    from django.utils import timezone
+
+    from linli.accounts.models import ApiToken
+
+    veg, _eggs = window.offers.order_by("pk")
+    token, key = api_token_create(user=personas.resident, name="phone")
+    long_ago = timezone.now() - datetime.timedelta(hours=2)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=long_ago)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    payload = body(window, personas.resident_household.pk, (veg.pk, 1))
+
+    def post(k: str) -> Any:
+        return client.post(f"{API}/orders", payload, content_type="application/json", headers={"Idempotency-Key": k})
+
+    placed = post("u1")
+    assert placed.status_code == 201
+    order = Order.objects.get(pk=placed.json()["id"])
+    token.refresh_from_db()
+    assert token.last_used_at is not None and abs(token.last_used_at - order.created_at) < datetime.timedelta(seconds=5)
+    # A moment later: not due, so not written.
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=order.created_at - datetime.timedelta(seconds=30))
+    assert post("u2").status_code == 409  # the household has a live order in this window
+    token.refresh_from_db()
+    assert token.last_used_at == order.created_at - datetime.timedelta(seconds=30)
+    # Due again: a refusal writes it too.
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=long_ago)
+    assert post("u3").status_code == 409
+    token.refresh_from_db()
+    assert token.last_used_at > long_ago + datetime.timedelta(hours=1)
