@@ -25,7 +25,7 @@ from ninja.responses import NinjaJSONEncoder
 from pydantic import Field
 
 from linli.accounts.models import ApiToken, User
-from linli.lib import scope
+from linli.lib import prepared, scope
 from linli.lib.apiauth import DEFERRED_AUTH, LAST_USED_RESOLUTION, PendingToken
 from linli.lib.apiutil import ErrorOut
 from linli.registry.models import Household
@@ -226,14 +226,12 @@ def token_account(request: HttpRequest, auth: PendingToken) -> int | None:
         return None if auth.resolve(request) is None else 0
     quote = connection.ops.quote_name
     columns = ", ".join(f"u.{quote(field.column)}" for field in USER_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns}, t.id, t.last_used_at FROM {quote(ApiToken._meta.db_table)} t "
-            f"JOIN {quote(User._meta.db_table)} u ON u.id = t.user_id "
-            "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active",
-            [auth.key_hash],
-        )
-        row = cursor.fetchone()
+    row = prepared.execute(
+        f"SELECT {columns}, t.id, t.last_used_at FROM {quote(ApiToken._meta.db_table)} t "
+        f"JOIN {quote(User._meta.db_table)} u ON u.id = t.user_id "
+        "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active",
+        [auth.key_hash],
+    ).fetchone()
     if row is None:
         return None
     request.user = User.from_db(connection.alias, USER_ATTNAMES, row[: len(USER_FIELDS)])

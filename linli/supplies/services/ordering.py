@@ -26,12 +26,12 @@ import json
 import random
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import DEFERRED, Exists, F, Model, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,11 +41,13 @@ from linli.audit.services import audit_record
 from linli.health.choices import HOME_PLACES
 from linli.health.choices import OrderStatus as QuarantineStatus
 from linli.health.models import QuarantineOrder, SealedHousehold
-from linli.lib import scope
+from linli.lib import prepared, scope
 from linli.registry.models import Household
 from linli.supplies.choices import OrderStatus, PaymentMode, Priority
 from linli.supplies.models import IdempotencyKey, Offer, OfferBucket, Order, OrderLine, OrderWindow, household_kwargs
 from linli.supplies.permissions import PROXY_ORDER_ROLES, has_role
+
+M = TypeVar("M", bound=Model)
 
 MAX_LINES = 50
 MAX_QUANTITY = 999
@@ -345,10 +347,25 @@ def _place(
         **household_kwargs(household),
     )
     normal = priority == Priority.NORMAL
+    pg = connection.vendor == "postgresql"
     try:
+        if (
+            normal
+            and pg
+            and not proxy
+            and connection.get_autocommit()
+            and all(offers[row.offer_id].buckets > 1 for row in rows)
+            and _insert_pg(order, rows, remember, offers, at_once=True) is not None
+        ):
+            # The whole order in one statement, its own commit: no BEGIN and COMMIT round trips.
+            for row in rows:
+                row.from_reserved = 0
+            order.window = window
+            order.lines_cache = rows  # type: ignore[attr-defined]
+            return order
         with transaction.atomic():
-            taken: set[int] = set()
-            if normal and connection.vendor == "postgresql":
+            taken: set[int] | None = set()
+            if normal and pg:
                 # Order, lines, idempotency row and the stock of every line that one free bucket
                 # can serve, in one statement: one round trip, and a hot bucket's row lock is held
                 # only for that statement and the commit.
@@ -362,7 +379,7 @@ def _place(
                     _remember(order, rows, remember)
             order.window = window
             for row in rows:
-                if row.offer_id in taken:
+                if taken and row.offer_id in taken:
                     row.from_reserved = 0
                     continue
                 offer = offers[row.offer_id]
@@ -402,13 +419,20 @@ def _remember(order: Order, rows: list[OrderLine], remember: Remember | None) ->
         )
 
 
-def _insert_pg(order: Order, rows: list[OrderLine], remember: Remember | None, offers: dict[int, Offer]) -> set[int]:
+def _insert_pg(
+    order: Order, rows: list[OrderLine], remember: Remember | None, offers: dict[int, Offer], *, at_once: bool = False
+) -> set[int] | None:
     """Insert the order, its lines (nothing from reserved buckets) and the idempotency row, touch the
     API token (``remember.touch_token``) and take each line's units from one random free bucket of
     its offer (as :func:`_take_whole`), all in one statement. Sets ``order.pk`` and each line's
-    ``order_id``; returns the offers whose units were taken (the caller takes the others, or
-    refuses). A unique violation (a live order of the household, or the key answered already)
-    raises ``IntegrityError`` as the ORM's would."""
+    ``order_id``. A unique violation (a live order of the household, or the key answered already)
+    raises ``IntegrityError`` as the ORM's would.
+
+    Returns the offers whose units were taken (the caller takes the others, or refuses). With
+    ``at_once`` (every offer has several buckets) the statement is all or nothing: when a line finds
+    no free bucket holding its units, nothing is taken or written and the answer is None — so it
+    can run on its own, outside a transaction, as its own commit.
+    """
     quote = connection.ops.quote_name
     order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
     key_table, bucket_table = quote(IdempotencyKey._meta.db_table), quote(OfferBucket._meta.db_table)
@@ -418,17 +442,48 @@ def _insert_pg(order: Order, rows: list[OrderLine], remember: Remember | None, o
         "window_id", "supplier_id", "status", "priority", "payment_mode", "total", "placed_by_id", "is_proxy",
         "note", "created_at",
     ]  # fmt: skip
-    params: list[Any] = [getattr(order, column) for column in columns]
+    # Offers with one bucket are taken by _take's plain conditional UPDATE afterwards.
+    spread = rows if at_once else [row for row in rows if offers[row.offer_id].buckets > 1]
+
+    def free_bucket(offer: str = "%s", quantity: str = "%s") -> str:
+        """A random general bucket of ``offer`` holding ``quantity``, locked unless another order has it."""
+        return (
+            f"SELECT id FROM {bucket_table} WHERE offer_id = {offer} AND NOT reserved AND remaining >= {quantity} "
+            "ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED"
+        )
+
+    parts: list[str] = []
+    params: list[Any] = []
+    if at_once:
+        # Every line's free bucket is locked first (c); they are all taken (b) only when every
+        # line found one, and the order is written (o) only when they were.
+        values = ", ".join(["(%s::integer, %s::integer)"] * len(rows))
+        parts += [
+            f"c AS (SELECT v.quantity, ({free_bucket('v.offer_id', 'v.quantity')}) "
+            f"AS bucket_id FROM (VALUES {values}) AS v (offer_id, quantity))",
+            f"b AS (UPDATE {bucket_table} SET remaining = remaining - c.quantity FROM c "
+            f"WHERE {bucket_table}.id = c.bucket_id AND NOT EXISTS (SELECT 1 FROM c WHERE c.bucket_id IS NULL) "
+            "RETURNING 1)",
+            f"o AS (INSERT INTO {order_table} ({', '.join(columns)}) SELECT {', '.join(['%s'] * len(columns))} "
+            "WHERE (SELECT count(*) FROM b) = %s RETURNING id)",
+        ]
+        for row in rows:
+            params += [row.offer_id, row.quantity]
+        params += [getattr(order, column) for column in columns] + [len(rows)]
+    else:
+        parts.append(
+            f"o AS (INSERT INTO {order_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+            "RETURNING id)"
+        )
+        params += [getattr(order, column) for column in columns]
     values = ", ".join(["(%s::integer, %s::integer, %s::numeric, %s::numeric)"] * len(rows))
-    for row in rows:
-        params += [row.offer_id, row.quantity, row.price, row.amount]
-    parts = [
-        f"o AS (INSERT INTO {order_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-        "RETURNING id)",
+    parts.append(
         f"l AS (INSERT INTO {line_table} (order_id, offer_id, quantity, from_reserved, price, amount, short) "
         f"SELECT o.id, v.offer_id, v.quantity, 0, v.price, v.amount, 0 FROM o, (VALUES {values}) "
-        "AS v (offer_id, quantity, price, amount))",
-    ]
+        "AS v (offer_id, quantity, price, amount))"
+    )
+    for row in rows:
+        params += [row.offer_id, row.quantity, row.price, row.amount]
     if remember is not None:
         template = json.dumps(order_answer(order, rows), cls=DjangoJSONEncoder)
         parts.append(
@@ -438,26 +493,27 @@ def _insert_pg(order: Order, rows: list[OrderLine], remember: Remember | None, o
         params += [remember.user_id, remember.key, remember.request_hash, template, order.created_at]
         if remember.touch_token is not None:
             token_table = quote(ApiToken._meta.db_table)
-            parts.append(f"t AS (UPDATE {token_table} SET last_used_at = %s WHERE id = %s)")
+            parts.append(f"t AS (UPDATE {token_table} SET last_used_at = %s WHERE id = %s AND EXISTS (SELECT FROM o))")
             params += [order.created_at, remember.touch_token]
-    # Offers with one bucket are taken by _take's plain conditional UPDATE afterwards.
-    spread = [row for row in rows if offers[row.offer_id].buckets > 1]
-    for n, row in enumerate(spread):
-        parts.append(
-            f"b{n} AS (UPDATE {bucket_table} SET remaining = remaining - %s WHERE id = ("
-            f"SELECT id FROM {bucket_table} WHERE offer_id = %s AND NOT reserved AND remaining >= %s "
-            "ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING 1)"
-        )
-        params += [row.quantity, row.offer_id, row.quantity]
-    took = "".join(f", EXISTS (SELECT 1 FROM b{n})" for n in range(len(spread)))
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT id{took} FROM o", params)
-        found = cursor.fetchone()
+    if not at_once:
+        for n, row in enumerate(spread):
+            parts.append(
+                f"b{n} AS (UPDATE {bucket_table} SET remaining = remaining - %s "
+                f"WHERE id = ({free_bucket()}) RETURNING 1)"
+            )
+            params += [row.quantity, row.offer_id, row.quantity]
+    took = "" if at_once else "".join(f", EXISTS (SELECT 1 FROM b{n})" for n in range(len(spread)))
+    found = prepared.execute(f"WITH {', '.join(parts)} SELECT id{took} FROM o", params).fetchone()
+    if found is None:
+        assert at_once  # otherwise the INSERT returns its row, or raises
+        return None
     order.pk = found[0]
     order._state.adding = False
     order._state.db = connection.alias
     for row in rows:
         row.order_id = order.pk
+    if at_once:
+        return {row.offer_id for row in rows}
     return {row.offer_id for row, ok in zip(spread, found[1:], strict=True) if ok}
 
 
@@ -645,13 +701,12 @@ def _facts_pg(actor: Any, parsed: OrderBody) -> tuple[Household, Priority, dict[
         parsed.household,
         *scope_params,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = prepared.execute(sql, params).fetchall()
     if not rows:
         return None
     first = rows[0]
-    household = Household(
+    household = _loaded(
+        Household,
         id=first[0],
         street_id=first[1],
         community_id=first[2],
@@ -664,7 +719,8 @@ def _facts_pg(actor: Any, parsed: OrderBody) -> tuple[Household, Priority, dict[
     for row in rows:
         if row[9] is None:
             continue
-        window = OrderWindow(
+        window = _loaded(
+            OrderWindow,
             id=row[16],
             community_id=row[17],
             supplier_id=row[18],
@@ -674,7 +730,8 @@ def _facts_pg(actor: Any, parsed: OrderBody) -> tuple[Household, Priority, dict[
             title=row[22],
             delivery_on=row[23],
         )
-        offer = Offer(
+        offer = _loaded(
+            Offer,
             id=row[9],
             window_id=row[16],
             name=row[10],
@@ -687,6 +744,15 @@ def _facts_pg(actor: Any, parsed: OrderBody) -> tuple[Household, Priority, dict[
         offer.window = window
         offers[offer.pk] = offer
     return household, priority_of(first[7], first[8]), offers
+
+
+def _loaded(model: type[M], **values: Any) -> M:
+    """An instance of ``model`` as if loaded from the database with only these fields (the others
+    deferred): cheaper than the keyword constructor, which also fills every other field's default."""
+    obj = model(*[values.get(field.attname, DEFERRED) for field in model._meta.concrete_fields])
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj
 
 
 def submit_order(
