@@ -49,6 +49,9 @@ def test_the_nav_and_index_show_supplies_to_staff_roles_only(personas: Personas)
     assert supplier.get("/")["Location"] == "/supplies/"
     body = supplier.get("/supplies/").content.decode()
     assert f"/supplies/stock/{shop().pk}/report/" in body and "/supplies/schedules/" in body
+    # … and their menu offers no registry page (which would refuse them anyway).
+    nav = body.split("<nav>")[1].split("</nav>")[0]
+    assert "/supplies/" in nav and "/registry/" not in nav and "/survey/" not in nav and "/org/" not in nav
 
 
 def test_street_designates_a_supplier_and_links_its_staff(personas: Personas) -> None:

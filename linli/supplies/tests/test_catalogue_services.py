@@ -217,3 +217,44 @@ def test_publishing_needs_offers_and_a_draft(personas: Personas) -> None:
         catalogue.window_publish(window)
     with pytest.raises(ValidationError, match="草稿"):
         catalogue.offer_remove(offer)
+
+
+def test_generate_windows_command_makes_every_schedules_windows_once(personas: Personas) -> None:
+    """``manage.py generate_windows`` (run daily by a timer): every active schedule's coming windows, once;
+    a schedule whose supplier no longer serves its community is reported and skipped."""
+    import io
+
+    from django.core.management import call_command
+
+    supplier = shop(personas)
+    every_day = catalogue.schedule_create(
+        supplier=supplier,
+        community=personas.tree.c1,
+        order_weekdays=[1, 2, 3, 4, 5, 6, 7],
+        opens_time=datetime.time(0, 0),
+        cutoff_time=datetime.time(23, 59),
+    )
+    stopped = catalogue.schedule_create(supplier=supplier, community=personas.tree.c1, order_weekdays=[1])
+    catalogue.schedule_update(stopped, is_active=False)
+    now = timezone.localtime()
+    expected = sum(
+        1
+        for offset in range(3)
+        if timezone.make_aware(
+            datetime.datetime.combine(now.date() + datetime.timedelta(days=offset), datetime.time(23, 59))
+        )
+        > now
+    )
+    out, err = io.StringIO(), io.StringIO()
+    call_command("generate_windows", "--days", "3", stdout=out, stderr=err)
+    assert OrderWindow.objects.filter(schedule=every_day).count() == expected >= 2
+    assert not OrderWindow.objects.filter(schedule=stopped).exists()
+    assert f"生成 {expected} 个窗口" in out.getvalue() and err.getvalue() == ""
+    out = io.StringIO()
+    call_command("generate_windows", "--days", "3", stdout=out, stderr=err)
+    assert "生成 0 个窗口" in out.getvalue()
+    assert OrderWindow.objects.filter(schedule=every_day).count() == expected
+    supplier.communities.clear()
+    err = io.StringIO()
+    call_command("generate_windows", stdout=io.StringIO(), stderr=err)
+    assert "不再服务" in err.getvalue()
