@@ -17,16 +17,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.responses import NinjaJSONEncoder
 from pydantic import Field
 
-from linli.accounts.models import ApiToken, User
-from linli.lib import prepared, scope
-from linli.lib.apiauth import DEFERRED_AUTH, LAST_USED_RESOLUTION, PendingToken
+from linli.lib import scope
+from linli.lib.apiauth import DEFERRED_AUTH, PendingToken
 from linli.lib.apiutil import ErrorOut
 from linli.registry.models import Household
 from linli.supplies import selectors
@@ -196,47 +194,26 @@ def _readable_orders(request: HttpRequest) -> Any:
 def order_submit(request: HttpRequest, payload: OrderIn) -> HttpResponse:
     """Place an order once per key. Replays answer 200 with the first order (or the first refusal)."""
     auth = getattr(request, "auth", None)  # set by ninja
-    token_to_touch = 0
+    token_to_touch, facts = None, None
     if isinstance(auth, PendingToken):
-        checked = token_account(request, auth)
-        if checked is None:
+        if connection.vendor == "postgresql":
+            # The token's check and the order's facts in one statement (the rush path).
+            checked = ordering.token_facts(
+                auth.key_hash,
+                window=payload.window,
+                household=payload.household,
+                offer_ids=[line.offer for line in payload.lines],
+            )
+            if checked is None:
+                raise AuthenticationError
+            request.user, token_to_touch, facts = checked.user, checked.touch, checked.facts
+        elif auth.resolve(request) is None:
             raise AuthenticationError
-        token_to_touch = checked
     key = request.headers.get("Idempotency-Key", "")
     status, body = ordering.submit_order(
-        actor=request.user, key=key, body=payload.dict(), token_to_touch=token_to_touch or None
+        actor=request.user, key=key, body=payload.dict(), token_to_touch=token_to_touch, facts=facts
     )
     return _json(status, body)
-
-
-USER_FIELDS = User._meta.concrete_fields
-USER_ATTNAMES = [field.attname for field in USER_FIELDS]
-
-
-def token_account(request: HttpRequest, auth: PendingToken) -> int | None:
-    """Check the bearer token as :func:`linli.lib.apiauth.token_user` does (an unrevoked token of an
-    active account) and set ``request.user``; None when it is not valid.
-
-    On PostgreSQL in one SQL statement and without the ORM (its compiling and the raw query's
-    column mapping cost more than the statement, on the rush path), and without writing: the answer
-    is the token's id when its ``last_used_at`` is due (the order writes it in its own transaction),
-    else 0. Elsewhere ``token_user``, which writes it itself (0).
-    """
-    if connection.vendor != "postgresql":
-        return None if auth.resolve(request) is None else 0
-    quote = connection.ops.quote_name
-    columns = ", ".join(f"u.{quote(field.column)}" for field in USER_FIELDS)
-    row = prepared.execute(
-        f"SELECT {columns}, t.id, t.last_used_at FROM {quote(ApiToken._meta.db_table)} t "
-        f"JOIN {quote(User._meta.db_table)} u ON u.id = t.user_id "
-        "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active",
-        [auth.key_hash],
-    ).fetchone()
-    if row is None:
-        return None
-    request.user = User.from_db(connection.alias, USER_ATTNAMES, row[: len(USER_FIELDS)])
-    token_id, used = row[len(USER_FIELDS) :]
-    return token_id if used is None or timezone.now() - used >= LAST_USED_RESOLUTION else 0
 
 
 @router.get("/orders", response=OrderPageOut, summary="订单列表")

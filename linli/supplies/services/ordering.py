@@ -660,7 +660,36 @@ def resolve_household(actor: Any, household_id: int) -> Household | tuple[int, d
     return household
 
 
-def _facts_pg(actor: Any, parsed: OrderBody) -> tuple[Household, Priority, dict[int, Offer]] | None:
+Facts = tuple[Household, Priority, dict[int, Offer]]
+
+
+def _facts_sql() -> tuple[str, str]:
+    """The facts query's pieces: its columns (parameters: quarantine status, home places) and the join
+    of the window's named offers to ``h`` (parameters: window id, offer ids)."""
+    table = {
+        model: connection.ops.quote_name(model._meta.db_table)
+        for model in (SealedHousehold, QuarantineOrder, Offer, OrderWindow)
+    }
+    columns = (
+        "h.id, h.street_id, h.community_id, h.grid_id, h.compound_id, h.building_id, h.unit_id, "
+        f"EXISTS (SELECT 1 FROM {table[SealedHousehold]} s WHERE s.household_id = h.id AND s.active), "
+        f"EXISTS (SELECT 1 FROM {table[QuarantineOrder]} q WHERE q.household_id = h.id AND q.status = %s "
+        "AND q.place = ANY(%s)), "
+        "o.id, o.name, o.unit, o.price, o.per_household_limit, o.reserved, o.buckets, "
+        "w.id, w.community_id, w.supplier_id, w.status, w.opens_at, w.cutoff_at, w.title, w.delivery_on"
+    )
+    offers = (
+        f"LEFT JOIN ({table[Offer]} o JOIN {table[OrderWindow]} w ON w.id = o.window_id) "
+        "ON h.id IS NOT NULL AND o.window_id = %s AND o.id = ANY(%s)"
+    )
+    return columns, offers
+
+
+def _facts_params(window_id: int, offer_ids: list[int]) -> tuple[list[Any], list[Any]]:
+    return [QuarantineStatus.ACTIVE.value, sorted(HOME_PLACES)], [window_id, sorted(set(offer_ids))]
+
+
+def _facts_pg(actor: Any, parsed: OrderBody) -> Facts | None:
     """On PostgreSQL, one statement for what an order needs: the household if ``actor`` may order for
     it (the same rule as :func:`resolve_household`), its priority, and the window's offers named by
     the lines, each with its window. None when the household is not one the account may order for
@@ -679,31 +708,59 @@ def _facts_pg(actor: Any, parsed: OrderBody) -> tuple[Household, Priority, dict[
             scope_params = [getattr(actor, f"{level}_id")]
     else:
         return None
-    table = {
-        model: connection.ops.quote_name(model._meta.db_table)
-        for model in (Household, SealedHousehold, QuarantineOrder, Offer, OrderWindow)
-    }
+    columns, offers = _facts_sql()
+    column_params, offer_params = _facts_params(parsed.window, [offer_id for offer_id, _q in parsed.lines])
     sql = (
-        "SELECT h.id, h.street_id, h.community_id, h.grid_id, h.compound_id, h.building_id, h.unit_id, "
-        f"EXISTS (SELECT 1 FROM {table[SealedHousehold]} s WHERE s.household_id = h.id AND s.active), "
-        f"EXISTS (SELECT 1 FROM {table[QuarantineOrder]} q WHERE q.household_id = h.id AND q.status = %s "
-        "AND q.place = ANY(%s)), "
-        "o.id, o.name, o.unit, o.price, o.per_household_limit, o.reserved, o.buckets, "
-        "w.id, w.community_id, w.supplier_id, w.status, w.opens_at, w.cutoff_at, w.title, w.delivery_on "
-        f"FROM {table[Household]} h LEFT JOIN ({table[Offer]} o JOIN {table[OrderWindow]} w ON w.id = o.window_id) "
-        f"ON o.window_id = %s AND o.id = ANY(%s) WHERE h.id = %s{scope_sql}"
+        f"SELECT {columns} FROM {connection.ops.quote_name(Household._meta.db_table)} h {offers} "
+        f"WHERE h.id = %s{scope_sql}"
     )
-    params = [
-        QuarantineStatus.ACTIVE.value,
-        sorted(HOME_PLACES),
-        parsed.window,
-        sorted({offer_id for offer_id, _q in parsed.lines}),
-        parsed.household,
-        *scope_params,
-    ]
+    rows = prepared.execute(sql, [*column_params, *offer_params, parsed.household, *scope_params]).fetchall()
+    return _facts_of(rows) if rows else None
+
+
+@dataclass(frozen=True)
+class TokenFacts:
+    """What :func:`token_facts` found: the token's account, the token's id when its ``last_used_at``
+    is due (else None), and the order's facts when the account is a resident of the household."""
+
+    user: Any
+    touch: int | None
+    facts: Facts | None
+
+
+def token_facts(key_hash: str, *, window: int, household: int, offer_ids: list[int]) -> TokenFacts | None:
+    """On PostgreSQL, the bearer token's check (:func:`linli.lib.apiauth.token_user`'s rules: an
+    unrevoked token of an active account) and, for a resident ordering for their own household, the
+    order's facts (as :func:`_facts_pg`) — one statement, without the ORM. None: the token is not
+    valid. Writes nothing (the order writes ``last_used_at`` in its own transaction)."""
+    from linli.accounts.choices import Role
+    from linli.accounts.models import User
+    from linli.lib.apiauth import LAST_USED_RESOLUTION
+
+    quote = connection.ops.quote_name
+    fields = User._meta.concrete_fields
+    columns, offers = _facts_sql()
+    column_params, offer_params = _facts_params(window, offer_ids)
+    sql = (
+        f"SELECT {', '.join(f'u.{quote(field.column)}' for field in fields)}, t.id, t.last_used_at, {columns} "
+        f"FROM {quote(ApiToken._meta.db_table)} t JOIN {quote(User._meta.db_table)} u ON u.id = t.user_id "
+        f"LEFT JOIN {quote(Household._meta.db_table)} h ON h.id = %s AND h.id = u.household_id AND u.role = %s "
+        f"{offers} WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active"
+    )
+    params = [*column_params, household, Role.RESIDENT.value, *offer_params, key_hash]
     rows = prepared.execute(sql, params).fetchall()
     if not rows:
         return None
+    first, n = rows[0], len(fields)
+    user = User.from_db(connection.alias, [field.attname for field in fields], first[:n])
+    token_id, used = first[n : n + 2]
+    due = used is None or timezone.now() - used >= LAST_USED_RESOLUTION
+    facts = _facts_of([row[n + 2 :] for row in rows]) if first[n + 2] is not None else None
+    return TokenFacts(user=user, touch=token_id if due else None, facts=facts)
+
+
+def _facts_of(rows: list[Any]) -> Facts:
+    """The household, its priority and the offers (each with its window) from the facts columns."""
     first = rows[0]
     household = _loaded(
         Household,
@@ -762,6 +819,7 @@ def submit_order(
     body: dict[str, Any],
     now: datetime.datetime | None = None,
     token_to_touch: int | None = None,
+    facts: Facts | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Place an order once per (account, ``key``): (HTTP status, JSON body).
 
@@ -771,16 +829,23 @@ def submit_order(
     may not order for (not stored: nothing was decided about the order).
 
     ``token_to_touch``: the caller's API token whose ``last_used_at`` is due; a placed order writes
-    it in its own transaction, any other answer afterwards.
+    it in its own transaction, any other answer afterwards. ``facts``: the order's facts when the
+    caller has them already (:func:`token_facts`, for this body's window, household and offers).
     """
-    status, answer = _submit(actor=actor, key=key, body=body, now=now, token_to_touch=token_to_touch)
+    status, answer = _submit(actor=actor, key=key, body=body, now=now, token_to_touch=token_to_touch, facts=facts)
     if status != 201:
         touch_token(token_to_touch, now)
     return status, answer
 
 
 def _submit(
-    *, actor: Any, key: str, body: dict[str, Any], now: datetime.datetime | None, token_to_touch: int | None
+    *,
+    actor: Any,
+    key: str,
+    body: dict[str, Any],
+    now: datetime.datetime | None,
+    token_to_touch: int | None,
+    facts: Facts | None,
 ) -> tuple[int, dict[str, Any]]:
     """:func:`submit_order` before the token's touch."""
     key = (key or "").strip()
@@ -792,7 +857,8 @@ def _submit(
     except ValidationError as error:
         return refusal_answer(error)
     remember = Remember(actor.pk, key, digest, token_to_touch)
-    facts = _facts_pg(actor, parsed) if connection.vendor == "postgresql" else None
+    if facts is None and connection.vendor == "postgresql":
+        facts = _facts_pg(actor, parsed)
     try:
         if facts is not None:
             household, priority, offers = facts
