@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.responses import NinjaJSONEncoder
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from linli.accounts.choices import GATE_ROLES
 from linli.gate import services
@@ -61,7 +61,11 @@ class CheckpointOut(Schema):
     compound: str
 
 
-class ScanIn(Schema):
+class ScanIn(BaseModel):
+    """A scan as the gate sends it. A plain pydantic model rather than ninja's ``Schema``: the body is
+    a JSON object, which pydantic validates directly (``Schema`` reads it through ninja's attribute
+    getter, ~0.05 ms a scan); the fields, defaults and error answers are the same."""
+
     uuid: uuid.UUID
     credential: str = Field(max_length=400)
     direction: Literal["out", "in"]
@@ -117,6 +121,7 @@ def _aware(moment: datetime.datetime) -> datetime.datetime:
 
 
 def _input(item: ScanIn) -> services.ScanInput:
+    offline = item if isinstance(item, OfflineScanIn) else None
     return services.ScanInput(
         uuid=item.uuid,
         credential=item.credential,
@@ -126,9 +131,9 @@ def _input(item: ScanIn) -> services.ScanInput:
         mask=item.mask,
         health_code=item.health_code,
         person_id=item.person_id,
-        verdict=getattr(item, "verdict", None),
-        guard_id=getattr(item, "guard_id", None),
-        reason=getattr(item, "reason", ""),
+        verdict=offline.verdict if offline else None,
+        guard_id=offline.guard_id if offline else None,
+        reason=offline.reason if offline else "",
     )
 
 

@@ -9,9 +9,9 @@ device time) and the overdue alerts — all functions of the set of scans, not o
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import itertools
+import time
 import uuid as uuid_module
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import DEFERRED, Count, Max
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import Count, Max
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from linli.accounts.choices import GATE_ROLES
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
 from linli.gate import keys, passes, quota
@@ -884,21 +886,24 @@ def _fever_alerts(scans: Iterable[GateScan]) -> None:
 # ----------------------------------------------------------------------------------------------
 # The online scan's fast path on PostgreSQL (docs/gate.md, "The scan path")
 #
-# A household's QR pass, verified here, is decided in two round trips instead of a dozen queries:
-# ``gate_scan_facts`` (migration 0003) checks the bearer token when there is one, reads the
-# checkpoint and its rules and, under the household's row lock, the pass, address, outings, hold
-# and state; :func:`decide` — the same function as on SQLite — gives the verdict; ``gate_scan_store``
-# writes the scan, the state and the alerts. Outside a transaction the two calls frame their own
-# (``BEGIN; SELECT …`` then ``SELECT …; COMMIT``: nothing else waits on the wire between them);
-# inside one (tests, a caller's atomic block) they run in a savepoint. Anything else — typed
+# A household's QR pass, verified here, is decided and stored in one call: ``gate_scan_online``
+# (migration 0004) checks the bearer token when there is one, reads the checkpoint and its rules,
+# admits the caller (the API's accepting case), locks the household, reads its pass, outings, hold
+# and state, decides as :func:`decide` does, and writes the scan, the state and the alerts. One
+# statement is its own transaction (a savepoint inside a caller's). It is a prepared statement on
+# the server, sent with psycopg's server-side binding (Django's cursors bind on the client and
+# re-plan each call). The texts come from here, in the request's language. Anything else — typed
 # numbers, tickets, exempt passes, a QR that does not verify, a compound without rules yet — takes
 # the Python path, which remains the reference.
 
-_FACTS_SQL = "SELECT * FROM gate_scan_facts(%s, %s, %s, %s, %s, %s)"
-_STORE_SQL = (
-    "SELECT gate_scan_store(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-    " %s, %s, %s, %s)"
+_ONLINE_SQL = (
+    "SELECT * FROM gate_scan_online(%s::text, %s::bigint[], %s::text, %s::boolean, %s::boolean, %s::text,"
+    " %s::timestamptz, %s::timestamptz, %s::bigint, %s::bigint, %s::integer, %s::date, %s::date, %s::bigint[],"
+    " %s::uuid, %s::text, %s::timestamptz, %s::date, %s::time, %s::numeric, %s::boolean, %s::text, %s::bigint,"
+    " %s::text, %s::text, %s::text, %s::text, %s::text)"
 )
+# Status of gate_scan_online: what it did.
+STORED, DUPLICATE, BAD_TOKEN, NO_CHECKPOINT, NO_RULES, NOT_ADMITTED = range(6)
 _USER_FIELDS = (
     "id",
     "is_superuser",
@@ -911,15 +916,54 @@ _USER_FIELDS = (
     "unit_id",
     "household_id",
     "checkpoint_id",
-    "is_active",
 )
-_CHECKPOINT_FIELDS = ("is_active", "street_id", "community_id", "grid_id", "compound_id", "id")
-# Rules rows seen, by value (a row that changes is another key, so nothing here goes stale).
-_rules_by_row: dict[tuple[Any, ...], quota.Rules] = {}
+_SCAN_ROLES = ",".join(sorted(str(role) for role in GATE_ROLES))
+_DIRECTIONS = frozenset(Direction.values)
+# gate_scan_online's p_texts and p_words, per language (see _scan_texts).
+_texts_by_language: dict[str | None, tuple[str, str | None]] = {}
 
 
-class _Fallback(Exception):
-    """The fast path does not apply after all: roll back and take the Python path."""
+def _slot(name: str) -> str:
+    """A placeholder in a text gate_scan_online fills in (``\\x01name\\x01``)."""
+    return f"\x01{name}\x01"
+
+
+def _scan_texts() -> tuple[str, str | None]:
+    """What :func:`decide` says, in the active language, as ``gate_scan_online`` takes it: refusal
+    labels and message templates (in this order), and the counts 0–10 in words (Chinese) or None;
+    each list as one text, separated by ``\x02`` (one parameter: arrays cost more to send)."""
+    language = get_language()
+    texts = _texts_by_language.get(language)
+    if texts is None:
+        labels = [
+            str(Reason(reason).label)
+            for reason in (
+                Reason.REVOKED,
+                Reason.FORGED,
+                Reason.WRONG_COMPOUND,
+                Reason.EXPIRED,
+                Reason.SEALED,
+                Reason.OBSERVATION,
+                Reason.HOLD,
+                Reason.HEALTH_CODE,
+                Reason.NOT_MEMBER,
+                Reason.NO_TICKET,
+            )
+        ]
+        messages = [
+            _("欢迎回家"),
+            *(_("本户处于%(reason)s中，请直接回家") % {"reason": HoldReason(hold).label} for hold in _HOLD_BY_RANK),
+            _("低风险地区，正常通行"),
+            _("允许外出时段 %(start)s–%(end)s") % {"start": _slot("start"), "end": _slot("end")},
+            _("本户%(days)s天内已外出%(used)s次，下次可外出时间 %(next)s")
+            % {"days": _slot("days"), "used": _slot("used"), "next": _slot("next")},
+            _("可以外出，请于 %(due)s 前返回") % {"due": _slot("due")},
+            _("外出 %(h)s 小时 %(m)s 分钟后返回，超过规定时长") % {"h": _slot("h"), "m": _slot("m")},
+        ]
+        words = "\x02".join(_CN_DIGITS) if language and str(language).startswith("zh") else None
+        texts = ("\x02".join([*labels, *(str(message) for message in messages)]), words)
+        _texts_by_language[language] = texts
+    return texts
 
 
 def fast_path_applies(data: ScanInput) -> bool:
@@ -954,33 +998,49 @@ def _household_payload(credential: str) -> passes.Payload | None:
     return payload
 
 
-def _instance(model: Any, names: Sequence[str], values: Sequence[Any]) -> Any:
-    """A model instance as loaded from the database with only these fields (the others deferred)."""
-    row = dict(zip(names, values, strict=True))
-    loaded = [row.get(f.attname, DEFERRED) for f in model._meta.concrete_fields]
-    return model.from_db(connection.alias, list(row), loaded)
+def _loaded(model: Any, values: dict[str, Any]) -> Any:
+    """A model instance as loaded from the database with these fields (the others deferred): what
+    ``Model.from_db`` gives, without running ``__init__`` over every field (no model here has
+    ``pre_init``/``post_init`` receivers; the tests check)."""
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    state = ModelState()
+    state.adding = False
+    state.db = connection.alias
+    instance._state = state
+    return instance
 
 
-def _quota_rules_of(row: tuple[Any, ...]) -> quota.Rules:
-    rules = _rules_by_row.get(row)
-    if rules is None:
-        risk, mode, outings, days, max_hours, out_from, out_until, anchor = row
-        rules = quota_rules(
-            GateRules(
-                risk_level=risk,
-                mode=mode,
-                outings_per_period=outings,
-                period_days=days,
-                max_hours_out=max_hours,
-                out_from=out_from,
-                out_until=out_until,
-                period_anchor=anchor,
-            )
-        )
-        if len(_rules_by_row) > 10_000:
-            _rules_by_row.clear()
-        _rules_by_row[row] = rules
-    return rules
+def _int_array(values: Iterable[int | None]) -> str:
+    """A bigint[] as its text (``{1,NULL,3}``): one parameter that psycopg sends without a list dumper."""
+    return "{" + ",".join("NULL" if value is None else str(int(value)) for value in values) + "}"
+
+
+def _online_call(params: list[Any]) -> tuple[Any, ...]:
+    """``gate_scan_online`` as a prepared statement with server-side binding, on Django's connection.
+
+    Logged in ``connection.queries`` like Django's own queries when those are logged (DEBUG, the
+    tests); through Django's cursor when execute wrappers are installed.
+    """
+    import psycopg  # PostgreSQL only
+
+    db = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` looks this up on every attribute
+    if db.execute_wrappers:
+        with db.cursor() as cursor:
+            cursor.execute(_ONLINE_SQL, params)
+            found = cursor.fetchone()
+            assert found is not None  # the function returns one row
+            return tuple(found)
+    db.ensure_connection()
+    if db.in_atomic_block:
+        db.validate_no_broken_transaction()
+    started = time.monotonic()
+    with db.wrap_database_errors:
+        row = psycopg.Cursor(db.connection).execute(_ONLINE_SQL, params, prepare=True).fetchone()
+    if db.queries_logged:
+        db.queries_log.append({"sql": f"{_ONLINE_SQL} {tuple(params)!r}", "time": f"{time.monotonic() - started:.3f}"})
+    assert row is not None  # the function returns one row
+    return tuple(row)
 
 
 def scan_online(
@@ -993,28 +1053,27 @@ def scan_online(
     admit: Any = None,
     now: datetime.datetime | None = None,
 ) -> ScanResult | None:
-    """:func:`scan_record` of a household's QR pass on PostgreSQL, in two round trips; None when
-    this scan is not one the fast path takes (the caller then takes the Python path).
+    """:func:`scan_record` of a household's QR pass on PostgreSQL, in one call; None when this scan
+    is not one the fast path takes (the caller then takes the Python path; nothing was written).
 
     The caller is ``user``, or the owner of the bearer token whose hash is ``key_hash`` (checked in
-    the first round trip). ``admit(user, checkpoint)`` — the API's scope check — is called once both
-    are read (user None: the token is not valid; checkpoint None: missing or inactive) and refuses
-    by raising; nothing is then written.
+    the same call). ``admit(user, checkpoint)`` — the API's scope check — is called with what the
+    call read (user None: the token is not valid; checkpoint None: missing or inactive) and refuses
+    by raising. The call itself writes only for a caller that ``admit`` accepts (its accepting case
+    is in the function: ``test_scan_api_paths`` holds the two to the same answers for every persona);
+    when the call did not admit the caller, nothing is written and ``admit`` gives the refusal.
+    ``checkpoint`` is accepted for the callers' convenience: the call reads the checkpoint itself.
     """
-    if not fast_path_applies(data) or data.direction not in Direction.values:
+    if data.direction not in _DIRECTIONS or not fast_path_applies(data):
         return None
     payload = _household_payload(data.credential)
     if payload is None:
         return None
     now = now or timezone.now()
-    try:
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                return _scan_online(checkpoint_id, data, payload, user, key_hash, checkpoint, admit, now, framed=False)
-        connection.ensure_connection()
-        return _scan_online(checkpoint_id, data, payload, user, key_hash, checkpoint, admit, now, framed=True)
-    except _Fallback:
-        return None
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return _scan_online(checkpoint_id, data, payload, user, key_hash, admit, now)
+    return _scan_online(checkpoint_id, data, payload, user, key_hash, admit, now)
 
 
 def _scan_online(
@@ -1023,138 +1082,125 @@ def _scan_online(
     payload: passes.Payload,
     user: Any,
     key_hash: str | None,
-    checkpoint: Checkpoint | None,
     admit: Any,
     now: datetime.datetime,
-    *,
-    framed: bool,
-) -> ScanResult:
+) -> ScanResult | None:
     from linli.accounts.models import User
 
-    params = [
-        key_hash,
-        now - LAST_USED_RESOLUTION,
-        now,
-        checkpoint_id,
-        payload.subject,
-        quota.local(data.device_time).date(),
-    ]
-    stored = False
-    scan_id = None
-    with connection.cursor() as cursor:
-        try:
-            if framed:
-                cursor.execute("BEGIN; " + _FACTS_SQL, params)
-                cursor.nextset()
-            else:
-                cursor.execute(_FACTS_SQL, params)
-            f = cursor.fetchone()
-            (token_ok, *user_row) = f[0:12]
-            cp_found, cp_row, rules_found, rules_row, period = f[12], f[13:18], f[18], f[19:27], f[27]
-            household_found, room, building, unit, pass_id, pass_issue_no, pass_compound_id = f[28:35]
-            member_ids, member_names, used, hold_rank, last_time, last_uuid, out_since, due_at = f[35:43]
-
-            if key_hash is not None:
-                user = _instance(User, _USER_FIELDS, (*user_row, True)) if token_ok else None
-            found = None
-            if cp_found and cp_row[0]:
-                found = _instance(Checkpoint, _CHECKPOINT_FIELDS, (*cp_row, checkpoint_id))
-            if admit is not None:
-                admit(user, found)
-            if found is None or not rules_found:
-                raise _Fallback  # the Python path answers for a missing checkpoint or creates the rules
-            checkpoint = checkpoint or found
-            qrules = _quota_rules_of(tuple(rules_row))
-            if period != quota.period_start(qrules, data.device_time):
-                raise _Fallback  # never expected: the two computations of the window disagree
-
-            if not household_found or pass_id is None or payload.issue_no < pass_issue_no:
-                presented = Presented(household_id=payload.subject, refusal=Reason.REVOKED)
-            elif payload.issue_no != pass_issue_no:
-                presented = Presented(refusal=Reason.FORGED)
-            else:
-                presented = Presented(
-                    household_id=payload.subject,
-                    compound_id=pass_compound_id,
-                    pass_id=pass_id,
-                    members=payload.members,
-                    valid_from=payload.valid_from,
-                    valid_until=payload.valid_until,
-                    names=dict(zip(member_ids or (), member_names or (), strict=True)),
-                )
-            valid = presented.household_id is not None and presented.refusal is None
-            hold = None if not valid or hold_rank is None else str(_HOLD_BY_RANK[int(hold_rank)])
-            decision = decide(checkpoint, qrules, data, presented, used=int(used or 0) if valid else 0, hold=hold)
-
-            scan = _new_scan(checkpoint, user, data, now)
-            scan.household_id = presented.household_id if presented.compound_id == checkpoint.compound_id else None
-            scan.household_pass_id = presented.pass_id
-            scan.verdict = decision.verdict
-            scan.reason = decision.reason
-            scan.message = decision.message[:200]
-            scan.period_start = period if scan.household_id else None
-            # The household's state and the overdue alert, as _advance_state decides them.
-            state_action, overdue = 0, None
-            if scan.household_id and decision.verdict == Verdict.ALLOWED:
-                if last_time is None:
-                    state_action = 1
-                elif (last_time, str(last_uuid)) < (scan.device_time, str(scan.uuid)):
-                    state_action = 2
-                    if (
-                        scan.direction == Direction.IN
-                        and out_since is not None
-                        and due_at is not None
-                        and scan.device_time > due_at
-                    ):
-                        overdue = _overdue_detail(scan.device_time, out_since)
-            fever = _fever_detail(scan.temperature) if decision.reason == Reason.FEVER else None
-            cursor.execute(
-                _STORE_SQL + ("; COMMIT" if framed else ""),
-                [
-                    scan.uuid,
-                    scan.checkpoint_id,
-                    scan.street_id,
-                    scan.community_id,
-                    scan.grid_id,
-                    scan.compound_id,
-                    scan.household_id,
-                    scan.household_pass_id,
-                    scan.person_id,
-                    scan.direction,
-                    scan.device_time,
-                    scan.received_at,
-                    scan.guard_id,
-                    scan.temperature,
-                    scan.mask,
-                    scan.health_code,
-                    scan.verdict,
-                    scan.reason,
-                    scan.message,
-                    scan.period_start,
-                    state_action,
-                    scan.device_time + qrules.max_out,
-                    overdue,
-                    fever,
-                ],
-            )
-            scan_id = cursor.fetchone()[0]
-            stored = True
-        finally:
-            if framed and not stored:
-                with contextlib.suppress(DatabaseError):  # a broken connection: Django drops it
-                    cursor.execute("ROLLBACK")
-    if scan_id is None:
+    local = quota.local(data.device_time)
+    texts, words = _scan_texts()
+    fever = quota.is_fever(data.temperature)
+    user_ids = role = superuser = None
+    if key_hash is None and getattr(user, "is_authenticated", False):
+        user_ids = _int_array(
+            [
+                user.pk,
+                user.street_id,
+                user.community_id,
+                user.grid_id,
+                user.compound_id,
+                user.building_id,
+                user.unit_id,
+                user.household_id,
+                getattr(user, "checkpoint_id", None),
+            ]
+        )
+        role, superuser = user.role, bool(user.is_superuser)
+    row = _online_call(
+        [
+            key_hash,
+            user_ids,
+            role,
+            superuser,
+            admit is not None,
+            _SCAN_ROLES,
+            now - LAST_USED_RESOLUTION,
+            now,
+            checkpoint_id,
+            payload.subject,
+            payload.issue_no,
+            payload.valid_from,
+            payload.valid_until,
+            _int_array(payload.members),
+            data.uuid,
+            data.direction,
+            data.device_time,
+            local.date(),
+            local.time(),
+            data.temperature,
+            data.mask,
+            data.health_code or "",
+            data.person_id,
+            _("体温 %(t)s℃，禁止通行，已通知社区") % {"t": data.temperature} if fever else None,
+            _fever_detail(data.temperature) if fever else None,
+            texts,
+            words,
+            str(quota.local_zone()),
+        ]
+    )
+    status = row[0]
+    if key_hash is not None:
+        user = None if status == BAD_TOKEN else _loaded(User, dict(zip(_USER_FIELDS, row[1:12], strict=True)))
+    found = None
+    if status not in (BAD_TOKEN, NO_CHECKPOINT):
+        street_id, community_id, grid_id, compound_id = row[12:16]
+        found = _loaded(
+            Checkpoint,
+            {
+                "id": checkpoint_id,
+                "is_active": True,
+                "street_id": street_id,
+                "community_id": community_id,
+                "grid_id": grid_id,
+                "compound_id": compound_id,
+            },
+        )
+    if admit is not None:
+        admit(user, found)
+    if status == DUPLICATE:
         # The uuid was stored before (nothing was written now): the first scan's answer.
         return _stored_result(GateScan.objects.get(uuid=data.uuid), duplicate=True)
-    scan.pk = scan_id
-    scan._state.adding = False
-    scan._state.db = connection.alias
+    if status != STORED:
+        return None  # the Python path answers (a missing checkpoint, no rules yet, admitted after all)
+    scan_id, household_id, pass_id, verdict, reason, message, period, next_out_at, address, ids, names = row[16:27]
+    assert found is not None
+    scan = _loaded(
+        GateScan,
+        {
+            "id": scan_id,
+            "uuid": data.uuid,
+            "checkpoint_id": checkpoint_id,
+            "street_id": found.street_id,
+            "community_id": found.community_id,
+            "grid_id": found.grid_id,
+            "compound_id": found.compound_id,
+            "household_id": household_id,
+            "household_pass_id": pass_id,
+            "ticket_id": None,
+            "exempt_pass_id": None,
+            "person_id": data.person_id,
+            "direction": data.direction,
+            "device_time": data.device_time,
+            "received_at": now,
+            "guard_id": user.pk if getattr(user, "is_authenticated", False) else None,
+            "temperature": data.temperature,
+            "mask": data.mask,
+            "health_code": data.health_code or "",
+            "verdict": verdict,
+            "reason": reason,
+            "message": message,
+            "offline": False,
+            "period_start": period,
+        },
+    )
     summary = None
-    if scan.household_id:
+    if household_id:
         summary = household_summary(
-            scan.household_id, presented.members, address=f"{building}{unit}{room}", names=presented.names
+            household_id, payload.members, address=address, names=dict(zip(ids or (), names or (), strict=True))
         )
-    return ScanResult(scan=scan, next_out_at=decision.next_out_at, household=summary)
+    if next_out_at is not None:
+        next_out_at = next_out_at.astimezone(quota.local_zone())
+    return ScanResult(scan=scan, next_out_at=next_out_at, household=summary)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ def test_guard_of_another_checkpoint_gets_404_on_both_paths(street: Gate) -> Non
 
 
 @pytest.mark.skipif(not POSTGRES, reason="the fast path is PostgreSQL's")
-def test_http_scan_is_two_round_trips_on_postgresql(street: Gate) -> None:
+def test_http_scan_is_one_round_trip_on_postgresql(street: Gate) -> None:
     from django.test.utils import CaptureQueriesContext
 
     key = token_for(street.personas.gate_guard)
@@ -166,6 +166,5 @@ def test_http_scan_is_two_round_trips_on_postgresql(street: Gate) -> None:
         response = post(key, street, street.household_pass.token, device_time=at(23, 10).isoformat(), direction="in")
     assert response.status_code == 200
     scan_sql = [q["sql"] for q in queries if "SELECT 1" not in q["sql"]]  # the connection's health check
-    assert len(scan_sql) == 2
-    assert scan_sql[0].startswith("BEGIN; SELECT * FROM gate_scan_facts(")
-    assert scan_sql[1].startswith("SELECT gate_scan_store(") and scan_sql[1].endswith("; COMMIT")
+    assert len(scan_sql) == 1
+    assert scan_sql[0].startswith("SELECT * FROM gate_scan_online(")
