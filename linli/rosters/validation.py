@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import operator
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -284,6 +285,14 @@ class RowChecker:
         self.households: dict[tuple[int, str], list[Any]] = {}
         self.by_ref: list[list[Any]] = []
         self.skipped_examples = 0
+        # The short path (``_quick``) reads every roster column by position, an absent one as "" (the
+        # empty cell appended to each row); it does not know the yes/no flag columns.
+        self._quick_enabled = not self.flag_columns
+        self._quick_take = operator.itemgetter(*(self.index.get(key, -1) for key in _QUICK_KEYS))
+        self._quick_limits = tuple(layout.COLUMN_BY_KEY[key].max_length for key in _QUICK_KEYS)
+        self._quick_required = tuple(_QUICK_KEYS.index(key) for key in self.required_places)
+        # 重点人群 cells seen before: the flags of those that list only known words.
+        self._quick_flags: dict[str, list[bool]] = {}
 
     def household_rows(self, refs: Iterable[int]) -> list[tuple[int, int, str, str, str]]:
         """The households with these refs, as the writer takes them."""
@@ -300,6 +309,134 @@ class RowChecker:
         errors.append({"row": number, "column": label, "cell": cell, "value": shown_value(key, text), "reason": reason})
 
     def check(self, number: int, cells: list[Any]) -> tuple[Any, ...] | list[dict[str, Any]] | None:
+        if self._quick_enabled and not (self.formulas and self.formulas.get(number)):
+            try:
+                if len(cells) >= self._width:
+                    values = list(map(str.strip, self._quick_take([*cells, ""])))
+                else:
+                    values = list(map(str.strip, self._quick_take([*cells, *[""] * (self._width - len(cells) + 1)])))
+            except TypeError:  # a cell that is not text (a number, a date): the full path turns it into text
+                pass
+            else:
+                if not any(map(operator.gt, map(len, values), self._quick_limits)) and REPORTED not in values:
+                    found = self._quick(number, values)
+                    if found is not None:
+                        return found
+        return self._check_full(number, cells)
+
+    def _quick(self, number: int, values: list[str]) -> tuple[Any, ...] | None:
+        """The staged tuple of a row whose every cell is plainly right, or None for ``_check_full`` to decide.
+
+        It accepts only what the full path accepts unchanged (an 18-character ASCII ID number that
+        ``id_number_error`` passes, 11-digit phones, choice labels as written, known 重点人群 words),
+        gives the same tuple, and remembers nothing until the row is known good: a row it declines is
+        checked from scratch, with every error reported.
+        """
+        (
+            community,
+            grid,
+            compound,
+            building,
+            unit,
+            room,
+            name,
+            id_number,
+            phone,
+            relation,
+            residency,
+            health_code,
+            vulnerable,
+            helper_name,
+            helper_phone,
+            landlord_name,
+            landlord_phone,
+            note,
+        ) = values
+        if not name or name.startswith(layout.EXAMPLE_MARK):
+            return None
+        for index in self._quick_required:
+            if not values[index]:
+                return None
+        person_id: str | None = None
+        birth_date = None
+        gender = ""
+        id_tail = ""
+        if id_number:
+            if len(id_number) != 18 or not id_number.isascii() or not id_number.isalnum():
+                return None
+            person_id = id_number.upper()
+            if person_id in self.seen_ids or id_number_error(person_id) is not None:
+                return None
+            birth_date = datetime.date(int(person_id[6:10]), int(person_id[10:12]), int(person_id[12:14]))
+            gender = "M" if int(person_id[16]) % 2 else "F"
+            id_tail = person_id[-4:]
+        if (
+            (phone and not _QUICK_PHONE(phone))
+            or (helper_phone and not _QUICK_PHONE(helper_phone))
+            or (landlord_phone and not _QUICK_PHONE(landlord_phone))
+        ):
+            return None
+        relation_value = _RELATIONS.get(relation) if relation else _DEFAULT_RELATION
+        residency_value = _RESIDENCIES.get(residency) if residency else _DEFAULT_RESIDENCY
+        health_code_value = _HEALTH_CODES.get(health_code) if health_code else _DEFAULT_HEALTH_CODE
+        if relation_value is None or residency_value is None or health_code_value is None:
+            return None
+        if vulnerable:
+            flags = self._quick_flags.get(vulnerable)
+            if flags is None:
+                chosen, unknown = layout.parse_vulnerable(vulnerable)
+                if unknown:
+                    return None
+                flags = self._quick_flags[vulnerable] = (
+                    [field in chosen for field in layout.VULNERABLE_FIELDS] if chosen else NO_FLAGS
+                )
+        else:
+            flags = NO_FLAGS
+        places = self.places
+        key = (community, grid, compound, building, unit)
+        unit_ref = places._cache.get(key)
+        if unit_ref is None:
+            try:
+                unit_ref = places.resolve(*key)
+            except PlaceError:
+                return None
+        elif not isinstance(unit_ref, int):  # a PlaceError: the full path reports it
+            return None
+        same_name = (unit_ref, room, name)
+        if same_name in self.seen_names:
+            return None
+        # The row is good: remember it as the full path would.
+        if person_id is not None:
+            self.seen_ids[person_id] = number
+        self.seen_names[same_name] = (number, person_id is not None)
+        household = self.households.get((unit_ref, room))
+        if household is None:
+            household = self.households[(unit_ref, room)] = [len(self.by_ref) + 1, unit_ref, room, "", ""]
+            self.by_ref.append(household)
+        if landlord_name and not household[3]:
+            household[3] = landlord_name
+        if landlord_phone and not household[4]:
+            household[4] = landlord_phone
+        return (
+            number,
+            household[0],
+            name,
+            person_id,
+            id_tail,
+            phone,
+            phone[-4:],
+            gender,
+            birth_date,
+            relation_value,
+            residency_value,
+            health_code_value,
+            *flags,
+            helper_name,
+            helper_phone,
+            note,
+        )
+
+    def _check_full(self, number: int, cells: list[Any]) -> tuple[Any, ...] | list[dict[str, Any]] | None:
         if not any(cells):
             return None
         size = len(cells)
@@ -482,3 +619,33 @@ class RowChecker:
 
 
 NO_FLAGS = [False] * len(layout.VULNERABLE_FIELDS)
+# The roster columns in the order ``RowChecker._quick`` unpacks them.
+_QUICK_KEYS = (
+    "community",
+    "grid",
+    "compound",
+    "building",
+    "unit",
+    "room",
+    "name",
+    "id_number",
+    "phone",
+    "relation",
+    "residency",
+    "health_code",
+    "vulnerable",
+    "helper_name",
+    "helper_phone",
+    "landlord_name",
+    "landlord_phone",
+    "note",
+)
+assert set(_QUICK_KEYS) == set(layout.COLUMN_BY_KEY), "RowChecker._quick must read every roster column"
+# A phone the full path takes as it is (ASCII digits only: \d would let other scripts' digits through).
+_QUICK_PHONE = re.compile(r"1[3-9][0-9]{9}").fullmatch
+_RELATIONS = layout.CHOICE_VALUES["relation"]
+_RESIDENCIES = layout.CHOICE_VALUES["residency"]
+_HEALTH_CODES = layout.CHOICE_VALUES["health_code"]
+_DEFAULT_RELATION = layout.CHOICE_DEFAULTS["relation"]
+_DEFAULT_RESIDENCY = layout.CHOICE_DEFAULTS["residency"]
+_DEFAULT_HEALTH_CODE = layout.CHOICE_DEFAULTS["health_code"]
