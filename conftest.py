@@ -1,15 +1,117 @@
+import copy
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.test.client import ClientHandler
+from django.test.signals import setting_changed
+from django.test.utils import override_settings
 from django.utils import translation
 
+from linli.lib import testing
 from linli.lib.testing import Personas, build_personas
+from linli.registry.models import Person
+
+# Every test client builds Django's middleware on its first request, and WhiteNoise's walks every static
+# file then (~30 ms): over a thousand clients (the API sweep alone makes hundreds) that is half a minute.
+# The built middleware depends on the settings only, so it is built once and shared, and built anew
+# whenever a setting changes (the ``settings`` fixture, override_settings). What a request does is the
+# same: each client's handler still marks its own requests (CSRF checks) before entering the chain.
+_middleware: dict[bool, tuple[Any, ...]] = {}
+_load_middleware = ClientHandler.load_middleware
+
+
+def _shared_load_middleware(self: Any, is_async: bool = False) -> None:
+    if is_async not in _middleware:
+        _load_middleware(self, is_async)
+        _middleware[is_async] = (
+            self._view_middleware,
+            self._template_response_middleware,
+            self._exception_middleware,
+            self._middleware_chain,
+        )
+    (
+        self._view_middleware,
+        self._template_response_middleware,
+        self._exception_middleware,
+        self._middleware_chain,
+    ) = _middleware[is_async]
+
+
+def _forget_middleware(**kwargs: Any) -> None:
+    _middleware.clear()
+
+
+ClientHandler.load_middleware = _shared_load_middleware  # type: ignore[method-assign]
+setting_changed.connect(_forget_middleware, dispatch_uid="conftest-forget-middleware")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Hash new passwords with few PBKDF2 iterations (see FastPBKDF2PasswordHasher); the rest still verify."""
+    hashers = ["linli.lib.testing.FastPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
+
+
+# Building the personas' street takes ~0.1-0.2 s (some 400 queries through the services), and some 650 tests
+# ask for it. A module whose every test asks for it, in a transaction rolled back at its end (no
+# transactional_db, no live server), builds it once: each test still gets its own copy of the objects and
+# runs in a savepoint inside the module's transaction, so its writes are gone before the next test.
+_TRANSACTIONAL = {"transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+_sharing_modules: set[str] = set()
+_shared: dict[str, Personas] = {}
+
+
+def _rolled_back_only(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    if "personas" not in names or _TRANSACTIONAL & names:
+        return False
+    marker = item.get_closest_marker("django_db")
+    if marker is None:
+        return True
+    options = {**dict(zip(("transaction", "reset_sequences"), marker.args, strict=False)), **marker.kwargs}
+    return not any(options.get(name) for name in ("transaction", "reset_sequences", "serialized_rollback"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    modules: dict[str, bool] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        modules[module] = modules.get(module, True) and _rolled_back_only(item)
+    _sharing_modules.clear()
+    _sharing_modules.update(module for module, sharing in modules.items() if sharing)
+
+
+def _build_shared_personas() -> Personas:
+    personas = build_personas()
+    people = Person.objects.filter(household__street=personas.tree.street)
+    testing.reserved_id_numbers.update(number for number in people.values_list("id_number", flat=True) if number)
+    return personas
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_personas(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.nodeid not in _sharing_modules:
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    rows = testing.shared_rows(request.getfixturevalue("django_db_blocker"), _build_shared_personas)
+    _shared["personas"] = next(rows)
+    try:
+        yield
+    finally:
+        del _shared["personas"]
+        testing.reserved_id_numbers.clear()
+        next(rows, None)
 
 
 @pytest.fixture
 def personas(db: None) -> Personas:
     """A small street with one account per role (see linli.lib.testing)."""
+    if "personas" in _shared:
+        return copy.deepcopy(_shared["personas"])
     return build_personas()
 
 

@@ -37,7 +37,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.conf import settings as django_settings
-from django.db import models
+from django.db import connection, models
 from django.http import HttpResponseBase
 from django.shortcuts import resolve_url
 from django.test import Client
@@ -152,6 +152,8 @@ class C2:
     health: dict[str, Any] = field(default_factory=dict)
     # The supplies records (团结超市, its windows, orders, packages, …), planted by plant_supplies().
     supplies: dict[str, Any] = field(default_factory=dict)
+    # What state() reads, compiled on its first call (the ids it filters on do not change).
+    state_sql: StateSql | None = field(default=None, repr=False)
 
     @property
     def community(self) -> Community:
@@ -976,29 +978,52 @@ C2_ROWS: tuple[type[models.Model], ...] = (
 
 
 def state(c2: C2) -> dict[str, Any]:
-    """Row counts, and every C2 row in full: equal before and after means nothing was written."""
-    current: dict[str, Any] = {model._meta.label: model._default_manager.count() for model in COUNTED}
-    # The only write a refused account may make is the audit event of exporting its own roster.
-    current["audit events (not exports)"] = AuditEvent.objects.exclude(action=AuditAction.EXPORT).count()
-    current["audit events about C2"] = AuditEvent.objects.filter(community_id=c2.community.pk).count()
-    for model in C2_ROWS:
-        lookup = model.SCOPE_LOOKUPS["community"]  # type: ignore[attr-defined]
-        rows = model._default_manager.filter(**{lookup: c2.community.pk}).order_by("pk").values()
-        current[f"C2 rows of {model._meta.label}"] = list(rows)
-    current["C2 API tokens"] = list(ApiToken.objects.filter(user=c2.personas.outsider).values("pk", "revoked_at"))
-    current.update(supplies_state(c2))
+    """Row counts, and every C2 row in full: equal before and after means nothing was written.
+
+    The sweep reads this twice per URL (~700 times), so the queries are compiled once per sweep
+    (``state_queries``) and run raw: all the counts in one statement, then one statement per table
+    of C2 rows, compared as the database returns them (stricter than comparing converted values).
+    """
+    if c2.state_sql is None:
+        c2.state_sql = compile_state(state_queries(c2))
+    counts_sql, counts_params, count_keys, row_queries = c2.state_sql
+    current: dict[str, Any] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(counts_sql, counts_params)
+        current.update(zip(count_keys, cursor.fetchone(), strict=True))
+        for key, sql, params in row_queries:
+            cursor.execute(sql, params)
+            current[key] = cursor.fetchall()
     return current
 
 
-def supplies_state(c2: C2) -> dict[str, Any]:
+def state_queries(c2: C2) -> list[tuple[str, str, models.QuerySet[Any]]]:
+    """What ``state`` reads: (key, "count" or "rows", queryset)."""
+    queries: list[tuple[str, str, models.QuerySet[Any]]] = [
+        (model._meta.label, "count", model._default_manager.all()) for model in COUNTED
+    ]
+    # The only write a refused account may make is the audit event of exporting its own roster.
+    queries.append(("audit events (not exports)", "count", AuditEvent.objects.exclude(action=AuditAction.EXPORT)))
+    queries.append(("audit events about C2", "count", AuditEvent.objects.filter(community_id=c2.community.pk)))
+    for model in C2_ROWS:
+        lookup = model.SCOPE_LOOKUPS["community"]  # type: ignore[attr-defined]
+        rows = model._default_manager.filter(**{lookup: c2.community.pk}).order_by("pk").values()
+        queries.append((f"C2 rows of {model._meta.label}", "rows", rows))
+    tokens = ApiToken.objects.filter(user=c2.personas.outsider).order_by("pk").values("pk", "revoked_at")
+    queries.append(("C2 API tokens", "rows", tokens))
+    queries += supplies_state_queries(c2)
+    return queries
+
+
+def supplies_state_queries(c2: C2) -> list[tuple[str, str, models.QuerySet[Any]]]:
     """Supplies: every table's row count, C2's rows in full, and 团结超市's (the street's) rows in full."""
     from linli.supplies import models as supplies
 
-    current: dict[str, Any] = {}
+    queries: list[tuple[str, str, models.QuerySet[Any]]] = []
     for model in apps.get_app_config("supplies").get_models():
         if model is supplies.IdempotencyKey:
             continue  # a refusal is remembered for its own account's key: not a write of anything
-        current[model._meta.label] = model._default_manager.count()
+        queries.append((model._meta.label, "count", model._default_manager.all()))
         lookups = getattr(model, "SCOPE_LOOKUPS", {})
         supplier_lookup = getattr(model, "SUPPLIER_LOOKUP", None)
         if "community" in lookups:
@@ -1009,10 +1034,31 @@ def supplies_state(c2: C2) -> dict[str, Any]:
             rows = model._default_manager.filter(offer__window__community_id=c2.community.pk)
         else:  # the street's settings: counted only
             continue
-        current[f"C2 rows of {model._meta.label}"] = list(rows.order_by("pk").values())
+        queries.append((f"C2 rows of {model._meta.label}", "rows", rows.order_by("pk").values()))
     for through in (supplies.Supplier.communities.through, supplies.DropOffPoint.buildings.through):
-        current[f"rows of {through._meta.label}"] = list(through.objects.order_by("pk").values())
-    return current
+        queries.append((f"rows of {through._meta.label}", "rows", through.objects.order_by("pk").values()))
+    return queries
+
+
+StateSql = tuple[str, tuple[Any, ...], list[str], list[tuple[str, str, tuple[Any, ...]]]]
+
+
+def compile_state(queries: list[tuple[str, str, models.QuerySet[Any]]]) -> StateSql:
+    """One statement of every count (scalar subqueries), and each table's rows as its own SQL."""
+    counts: list[str] = []
+    counts_params: list[Any] = []
+    count_keys: list[str] = []
+    row_queries: list[tuple[str, str, tuple[Any, ...]]] = []
+    for key, kind, queryset in queries:
+        if kind == "count":
+            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+            counts.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted_{len(counts)})")
+            counts_params += params
+            count_keys.append(key)
+        else:
+            sql, params = queryset.query.sql_with_params()
+            row_queries.append((key, sql, tuple(params)))
+    return f"SELECT {', '.join(counts)}", tuple(counts_params), count_keys, row_queries
 
 
 def changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
