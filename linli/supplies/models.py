@@ -385,7 +385,10 @@ class OfferBucket(models.Model):
 class IdempotencyKey(models.Model):
     """The first answer given to one (account, key): a retry with the same body gets it again."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+", verbose_name=_("账号"))
+    # No index of its own: the unique (user, key) constraint's index leads with it.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="+", verbose_name=_("账号"), db_index=False
+    )
     key = models.CharField(_("幂等键"), max_length=100)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
@@ -405,7 +408,10 @@ class Order(InHousehold):
     """A household's order in a window (S3): placed by a resident, or by proxy by a worker."""
 
     SUPPLIER_LOOKUP: ClassVar[str] = "supplier_id"
-    window = models.ForeignKey(OrderWindow, models.PROTECT, related_name="orders", verbose_name=_("订购窗口"))
+    # No index of its own: order_window_idx (window, status) leads with it (one index less to keep per order).
+    window = models.ForeignKey(
+        OrderWindow, models.PROTECT, related_name="orders", verbose_name=_("订购窗口"), db_index=False
+    )
     supplier = _fk(Supplier, _("商超"), db_index=False)
     status = models.CharField(_("状态"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.PLACED)
     priority = models.PositiveSmallIntegerField(_("优先级"), choices=Priority.choices, default=Priority.NORMAL)
@@ -444,7 +450,8 @@ class OrderLine(models.Model):
 
     SCOPE_LOOKUPS: ClassVar[dict[str, str]] = {level: f"order__{lookup}" for level, lookup in HOUSEHOLD_LOOKUPS.items()}
     SUPPLIER_LOOKUP: ClassVar[str] = "order__supplier_id"
-    order = models.ForeignKey(Order, models.CASCADE, related_name="lines", verbose_name=_("订单"))
+    # No index of its own: the unique (order, offer) constraint's index leads with it.
+    order = models.ForeignKey(Order, models.CASCADE, related_name="lines", verbose_name=_("订单"), db_index=False)
     offer = models.ForeignKey(Offer, models.PROTECT, related_name="+", verbose_name=_("上架商品"))
     quantity = models.PositiveIntegerField(_("数量"), validators=[MinValueValidator(1)])
     # Units taken from the reserved buckets: a cancellation gives them back where they came from.
