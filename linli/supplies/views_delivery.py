@@ -291,7 +291,9 @@ def _page_strings() -> dict[str, str]:
         "camera_hint": _("将标签二维码对准取景框"),
         "no_qr_in_photo": _("照片中没有识别到二维码，请重拍或手动输入"),
         "photo_saved": _("门口照片已上传"),
-        "photo_offline": _("离线时不能上传照片，联网后可在本页补拍"),
+        "photo_kept": _("门口照片已存在手机上，联网后自动上传"),
+        "photos_queued": _("待上传照片 {n} 张"),
+        "photo_refused": _("一张门口照片未被接收：{detail}"),
         "delivered": _("已交付"),
         "pending_row": _("待同步"),
     }

@@ -1,7 +1,8 @@
 // The volunteer's hand-over page (SPEC S6): scan a label's QR (LLP:<code>) or type the code. Online the
 // server records the hand-over at once; offline (or when the request fails) the scan is kept in
 // IndexedDB with a uuid and the phone's time and synced later to /api/v1/supplies/handovers/sync,
-// which answers each uuid once — so a scan sent twice is never recorded twice.
+// which answers each uuid once — so a scan sent twice is never recorded twice. A door photo taken
+// without network is kept in IndexedDB too and uploaded once its package's hand-over is recorded.
 
 import * as store from "./handover_store.js";
 
@@ -21,6 +22,7 @@ let authLost = false;
 let syncing = false;
 let seq = Date.now();
 let queueCount = 0;
+let photoCount = 0;
 let rejected = [];
 let lastContactless = null; // the code of the last package left at a door, for the optional photo
 
@@ -99,7 +101,7 @@ function showVerdict(kind, text) {
   const section = $("verdict");
   section.dataset.kind = kind; // ok, queued, already, refused
   $("verdict-word").textContent = text;
-  $("door-photo").hidden = !(kind === "ok" && lastContactless);
+  $("door-photo").hidden = !((kind === "ok" || kind === "queued") && lastContactless);
   section.hidden = false;
 }
 
@@ -156,6 +158,7 @@ async function process(text) {
     known.delivered = true;
     markRow(code, "queued", S.pending_row);
     const left = known.contactless || contactless;
+    lastContactless = left ? code : null;
     showVerdict("queued", fill(left ? S.queued_contactless : S.queued_ok, { address: known.address }));
   } else {
     showVerdict("queued", S.not_mine_offline);
@@ -195,6 +198,7 @@ async function sync() {
       await store.deleteScans(answered);
       await store.putScans(refused);
     }
+    await syncPhotos();
   } catch (err) {
     // NetworkError: the next "online" event or timer tick tries again.
   } finally {
@@ -203,11 +207,24 @@ async function sync() {
   }
 }
 
+async function syncPhotos() {
+  const journal = await store.scansOf(USER);
+  const waiting = new Set(journal.filter((e) => e.status === "pending").map((e) => e.code));
+  for (const photo of await store.photosOf(USER)) {
+    if (waiting.has(photo.code)) continue; // its hand-over is not recorded yet
+    const result = await call(config.urls.photo, { form: photoForm(photo.code, photo.blob), timeoutMs: SYNC_TIMEOUT_MS });
+    if (result.status === 401 || result.status === 403 || result.status >= 500) break; // later
+    if (result.status !== 200) showError(fill(S.photo_refused, { detail: detailOf(result.data) || result.status }));
+    await store.deletePhoto(photo.code);
+  }
+}
+
 // --- status line ------------------------------------------------------------------------------------
 
 async function updateQueue() {
   const journal = await store.scansOf(USER);
   queueCount = journal.filter((e) => e.status === "pending").length;
+  photoCount = (await store.photosOf(USER)).length;
   rejected = journal.filter((e) => e.status === "rejected");
   render();
 }
@@ -217,7 +234,10 @@ function render() {
   $("net").dataset.online = online ? "yes" : "no";
   $("net").textContent = online ? S.online : S.offline;
   $("queue").dataset.count = String(queueCount);
-  $("queue").textContent = queueCount ? fill(S.queued, { n: queueCount }) : S.synced;
+  const waiting = [];
+  if (queueCount) waiting.push(fill(S.queued, { n: queueCount }));
+  if (photoCount) waiting.push(fill(S.photos_queued, { n: photoCount }));
+  $("queue").textContent = waiting.length ? waiting.join(" · ") : S.synced;
   const notices = [];
   if (authLost) notices.push(S.login_needed);
   if (rejected.length) {
@@ -298,24 +318,39 @@ async function decodePhoto(file) {
   }
 }
 
-async function uploadDoorPhoto(file) {
-  if (!lastContactless) return;
-  if (!isOnline()) return showError(S.photo_offline);
+function photoForm(code, blob) {
   const form = new FormData();
-  form.append("code", lastContactless);
+  form.append("code", code);
   form.append("contactless", "true");
-  form.append("photo", file);
+  form.append("photo", blob, `${code}.jpg`);
+  return form;
+}
+
+async function keepDoorPhoto(code, file) {
+  await store.putPhoto({ code, user: USER, blob: file, at: Date.now() });
+  $("door-photo").hidden = true;
+  showError("");
+  $("verdict-word").textContent += ` · ${S.photo_kept}`;
+  await updateQueue();
+}
+
+async function uploadDoorPhoto(file) {
+  const code = lastContactless;
+  if (!code) return;
+  const pending = (await store.scansOf(USER)).some((e) => e.code === code && e.status === "pending");
+  if (!isOnline() || pending) return keepDoorPhoto(code, file);
+  let result;
   try {
-    const result = await call(config.urls.photo, { form, timeoutMs: SYNC_TIMEOUT_MS });
-    if (result.status === 200) {
-      $("door-photo").hidden = true;
-      showError("");
-      $("verdict-word").textContent += ` · ${S.photo_saved}`;
-    } else {
-      showError(fill(S.server_error, { detail: detailOf(result.data) || result.status }));
-    }
+    result = await call(config.urls.photo, { form: photoForm(code, file), timeoutMs: SYNC_TIMEOUT_MS });
   } catch (err) {
-    showError(S.photo_offline);
+    return keepDoorPhoto(code, file); // the network went: upload it later
+  }
+  if (result.status === 200) {
+    $("door-photo").hidden = true;
+    showError("");
+    $("verdict-word").textContent += ` · ${S.photo_saved}`;
+  } else {
+    showError(fill(S.server_error, { detail: detailOf(result.data) || result.status }));
   }
 }
 

@@ -7,8 +7,11 @@ reached it.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -28,6 +31,23 @@ from linli.supplies.services.delivery import run_create
 from linli.supplies.tests.test_delivery_fixtures import aggregated
 
 pytestmark = pytest.mark.browser
+
+
+def _door_jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 90, 60)).save(out, "JPEG")
+    return out.getvalue()
+
+
+DOOR_JPEG = _door_jpeg()
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    """Door photos go to a temporary folder."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 def scan(phone: Page, code: str) -> None:
@@ -69,13 +89,20 @@ def test_volunteer_hands_over_online_then_offline_and_the_queue_drains(
     scan(page, d.packages["201"].handover_code)
     expect(page.locator("#verdict-word")).to_contain_text("无接触放门口")
     expect(page.locator("#queue")).to_have_text("待同步 2 条")
+    # and photographs the sealed household's door, still offline: the photo is kept on the phone
+    expect(page.locator("#door-photo")).to_be_visible()
+    page.locator("#door-photo-input").set_input_files(
+        {"name": "door.jpg", "mimeType": "image/jpeg", "buffer": DOOR_JPEG}
+    )
+    expect(page.locator("#verdict-word")).to_contain_text("门口照片已存在手机上，联网后自动上传")
+    expect(page.locator("#queue")).to_have_text("待同步 2 条 · 待上传照片 1 张")
     save_screenshot(page, "delivery_offline_queue")
     assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.OUT
 
     # and the phone reloads the page without network: it opens from the phone, the queue kept
     page.reload()
     expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
-    expect(page.locator("#queue")).to_have_text("待同步 2 条")
+    expect(page.locator("#queue")).to_have_text("待同步 2 条 · 待上传照片 1 张")
 
     # when: the network returns
     page.context.set_offline(False)
@@ -83,5 +110,8 @@ def test_volunteer_hands_over_online_then_offline_and_the_queue_drains(
     # then: the queue drains and the server has both, the sealed household's left at the door
     expect(page.locator("#queue")).to_have_text("已全部同步", timeout=30_000)
     assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.HANDED_OVER
-    assert Package.objects.get(pk=d.packages["201"].pk).status == PackageStatus.LEFT_AT_DOOR
+    left = Package.objects.get(pk=d.packages["201"].pk)
+    assert left.status == PackageStatus.LEFT_AT_DOOR
+    # … with the door photo taken offline, uploaded after its hand-over was recorded
+    assert left.photo.name and left.photo.read() == DOOR_JPEG
     assert re.search(r"已送达", page.content())
