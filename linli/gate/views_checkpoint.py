@@ -8,9 +8,7 @@ the page itself keeps the checkpoint's offline bundle and its queue of scans in 
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -29,9 +27,9 @@ from linli.gate.api_checkpoint import SCAN_ROLES
 from linli.gate.choices import Direction, HoldReason, Reason
 from linli.gate.models import Checkpoint
 from linli.lib import scope
+from linli.lib.views import shell_version
 from linli.registry.choices import HealthCode
 
-STATIC_DIR = Path(settings.BASE_DIR) / "linli" / "static"
 # What the service worker keeps for a reload without network (paths under STATIC_URL).
 SHELL_FILES = (
     "linli/app.css",
@@ -169,22 +167,12 @@ def manifest(request: HttpRequest) -> HttpResponse:
     return HttpResponse(json.dumps(data, ensure_ascii=False), content_type="application/manifest+json")
 
 
-def _shell_version() -> str:
-    """A digest of the cached files: a changed file makes a new worker that replaces the old cache."""
-    digest = hashlib.sha256()
-    for name in SHELL_FILES:
-        file = STATIC_DIR / name
-        digest.update(name.encode())
-        digest.update(file.read_bytes() if file.exists() else b"")
-    return digest.hexdigest()[:16]
-
-
 @require_GET
 @never_cache
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The service worker, served under /gate/ so that its scope covers the checkpoint pages."""
     context = {
-        "version": _shell_version(),
+        "version": shell_version(SHELL_FILES),
         "shell": json.dumps([static(name) for name in SHELL_FILES]),
         "scope": reverse("gate:index"),
         "offline_text": json.dumps(_("网络已断开，且本机还没有保存卡口页面：请联网后打开一次。"), ensure_ascii=False),

@@ -1,6 +1,9 @@
-"""Small pieces the pages share: a posted id, and a service's validation errors put on a form."""
+"""Small pieces the pages share: a posted id, a service's validation errors put on a form, and the
+version of an offline page's cached files."""
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
@@ -26,3 +29,17 @@ def apply_errors(form: BaseForm, exc: ValidationError, aliases: Mapping[str, str
     for field_name, errors in exc.message_dict.items():
         target = aliases.get(field_name, field_name) if aliases else field_name
         form.add_error(target if target in form.fields else None, errors)
+
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def shell_version(files: Iterable[str]) -> str:
+    """A digest of the static files an offline page's service worker caches (paths under
+    ``linli/static``): a changed file makes a new worker that replaces the old cache."""
+    digest = hashlib.sha256()
+    for name in files:
+        file = STATIC_DIR / name
+        digest.update(name.encode())
+        digest.update(file.read_bytes() if file.exists() else b"")
+    return digest.hexdigest()[:16]

@@ -8,12 +8,9 @@ a client uuid and the phone's time, and sends them to ``POST /api/v1/supplies/ha
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.lib import scope
+from linli.lib.views import shell_version
 from linli.registry.models import Building, Compound
 from linli.supplies.choices import DELIVERED_STATES, PackageStatus, WindowStatus
 from linli.supplies.forms_delivery import DropOffForm, ResolveForm, RunForm, UndeliveredForm
@@ -35,7 +33,6 @@ from linli.supplies.permissions import DELIVERY_ADMIN_ROLES, DELIVERY_ROLES, has
 from linli.supplies.services import delivery
 from linli.supplies.sign import served_text, sign_pdf
 
-STATIC_DIR = Path(settings.BASE_DIR) / "linli" / "static"
 SHELL_FILES = (
     "linli/app.css",
     "supplies/delivery.css",
@@ -342,22 +339,13 @@ def mine(request: HttpRequest) -> HttpResponse:
     return render(request, "supplies/delivery/mine.html", context)
 
 
-def _shell_version() -> str:
-    digest = hashlib.sha256()
-    for name in SHELL_FILES:
-        file = STATIC_DIR / name
-        digest.update(name.encode())
-        digest.update(file.read_bytes() if file.exists() else b"")
-    return digest.hexdigest()[:16]
-
-
 @require_GET
 @never_cache
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The hand-over page's service worker, served under /supplies/delivery/ so its scope covers it."""
     scope_path = reverse("supplies:delivery_index")
     context = {
-        "version": _shell_version(),
+        "version": shell_version(SHELL_FILES),
         "shell": json.dumps([static(name) for name in SHELL_FILES]),
         "page": reverse("supplies:delivery_mine"),
         "offline_text": json.dumps(_("网络已断开，且本机还没有保存配送页面：请联网后打开一次。"), ensure_ascii=False),

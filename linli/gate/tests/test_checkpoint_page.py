@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from linli.gate import services
 from linli.gate.models import Checkpoint
-from linli.gate.views_checkpoint import SHELL_FILES, STATIC_DIR
+from linli.gate.views_checkpoint import SHELL_FILES
 from linli.lib.testing import Personas
+from linli.lib.views import STATIC_DIR
 
 pytestmark = pytest.mark.django_db
 
