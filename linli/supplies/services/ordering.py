@@ -21,6 +21,7 @@ own), and a retry with the same body gets it again. Same key with a different bo
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import random
@@ -419,6 +420,69 @@ def _remember(order: Order, rows: list[OrderLine], remember: Remember | None) ->
         )
 
 
+ORDER_COLUMNS = (
+    "street_id", "community_id", "grid_id", "compound_id", "building_id", "unit_id", "household_id",
+    "window_id", "supplier_id", "status", "priority", "payment_mode", "total", "placed_by_id", "is_proxy",
+    "note", "created_at",
+)  # fmt: skip
+
+
+@functools.cache
+def _insert_sql(lines: int, spread: int, at_once: bool, remember: bool, touch: bool) -> str:
+    """The statement of :func:`_insert_pg` for its shape (made once per shape: the rush path)."""
+    quote = connection.ops.quote_name
+    order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
+    key_table, bucket_table = quote(IdempotencyKey._meta.db_table), quote(OfferBucket._meta.db_table)
+    columns = ", ".join(ORDER_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(ORDER_COLUMNS))
+
+    def free_bucket(offer: str = "%s", quantity: str = "%s") -> str:
+        """A random general bucket of ``offer`` holding ``quantity``, locked unless another order has it."""
+        return (
+            f"SELECT id FROM {bucket_table} WHERE offer_id = {offer} AND NOT reserved AND remaining >= {quantity} "
+            "ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED"
+        )
+
+    parts: list[str] = []
+    if at_once:
+        # Every line's free bucket is locked first (c); they are all taken (b) only when every
+        # line found one, and the order is written (o) only when they were.
+        values = ", ".join(["(%s::integer, %s::integer)"] * lines)
+        parts += [
+            f"c AS (SELECT v.quantity, ({free_bucket('v.offer_id', 'v.quantity')}) "
+            f"AS bucket_id FROM (VALUES {values}) AS v (offer_id, quantity))",
+            f"b AS (UPDATE {bucket_table} SET remaining = remaining - c.quantity FROM c "
+            f"WHERE {bucket_table}.id = c.bucket_id AND NOT EXISTS (SELECT 1 FROM c WHERE c.bucket_id IS NULL) "
+            "RETURNING 1)",
+            f"o AS (INSERT INTO {order_table} ({columns}) SELECT {placeholders} "
+            "WHERE (SELECT count(*) FROM b) = %s RETURNING id)",
+        ]
+    else:
+        parts.append(f"o AS (INSERT INTO {order_table} ({columns}) VALUES ({placeholders}) RETURNING id)")
+    values = ", ".join(["(%s::integer, %s::integer, %s::numeric, %s::numeric)"] * lines)
+    parts.append(
+        f"l AS (INSERT INTO {line_table} (order_id, offer_id, quantity, from_reserved, price, amount, short) "
+        f"SELECT o.id, v.offer_id, v.quantity, 0, v.price, v.amount, 0 FROM o, (VALUES {values}) "
+        "AS v (offer_id, quantity, price, amount))"
+    )
+    if remember:
+        parts.append(
+            f"k AS (INSERT INTO {key_table} (user_id, key, request_hash, status_code, response, created_at) "
+            "SELECT %s, %s, %s, 201, jsonb_set(%s::jsonb, '{id}', to_jsonb(o.id)), %s FROM o)"
+        )
+        if touch:
+            token_table = quote(ApiToken._meta.db_table)
+            parts.append(f"t AS (UPDATE {token_table} SET last_used_at = %s WHERE id = %s AND EXISTS (SELECT FROM o))")
+    if not at_once:
+        for n in range(spread):
+            parts.append(
+                f"b{n} AS (UPDATE {bucket_table} SET remaining = remaining - %s "
+                f"WHERE id = ({free_bucket()}) RETURNING 1)"
+            )
+    took = "" if at_once else "".join(f", EXISTS (SELECT 1 FROM b{n})" for n in range(spread))
+    return f"WITH {', '.join(parts)} SELECT id{took} FROM o"
+
+
 def _insert_pg(
     order: Order, rows: list[OrderLine], remember: Remember | None, offers: dict[int, Offer], *, at_once: bool = False
 ) -> set[int] | None:
@@ -433,77 +497,29 @@ def _insert_pg(
     no free bucket holding its units, nothing is taken or written and the answer is None — so it
     can run on its own, outside a transaction, as its own commit.
     """
-    quote = connection.ops.quote_name
-    order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
-    key_table, bucket_table = quote(IdempotencyKey._meta.db_table), quote(OfferBucket._meta.db_table)
     order.created_at = timezone.now()
-    columns = [
-        "street_id", "community_id", "grid_id", "compound_id", "building_id", "unit_id", "household_id",
-        "window_id", "supplier_id", "status", "priority", "payment_mode", "total", "placed_by_id", "is_proxy",
-        "note", "created_at",
-    ]  # fmt: skip
     # Offers with one bucket are taken by _take's plain conditional UPDATE afterwards.
     spread = rows if at_once else [row for row in rows if offers[row.offer_id].buckets > 1]
-
-    def free_bucket(offer: str = "%s", quantity: str = "%s") -> str:
-        """A random general bucket of ``offer`` holding ``quantity``, locked unless another order has it."""
-        return (
-            f"SELECT id FROM {bucket_table} WHERE offer_id = {offer} AND NOT reserved AND remaining >= {quantity} "
-            "ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED"
-        )
-
-    parts: list[str] = []
+    touch = remember.touch_token if remember is not None else None
+    sql = _insert_sql(len(rows), len(spread), at_once, remember is not None, touch is not None)
     params: list[Any] = []
     if at_once:
-        # Every line's free bucket is locked first (c); they are all taken (b) only when every
-        # line found one, and the order is written (o) only when they were.
-        values = ", ".join(["(%s::integer, %s::integer)"] * len(rows))
-        parts += [
-            f"c AS (SELECT v.quantity, ({free_bucket('v.offer_id', 'v.quantity')}) "
-            f"AS bucket_id FROM (VALUES {values}) AS v (offer_id, quantity))",
-            f"b AS (UPDATE {bucket_table} SET remaining = remaining - c.quantity FROM c "
-            f"WHERE {bucket_table}.id = c.bucket_id AND NOT EXISTS (SELECT 1 FROM c WHERE c.bucket_id IS NULL) "
-            "RETURNING 1)",
-            f"o AS (INSERT INTO {order_table} ({', '.join(columns)}) SELECT {', '.join(['%s'] * len(columns))} "
-            "WHERE (SELECT count(*) FROM b) = %s RETURNING id)",
-        ]
         for row in rows:
             params += [row.offer_id, row.quantity]
-        params += [getattr(order, column) for column in columns] + [len(rows)]
+        params += [getattr(order, column) for column in ORDER_COLUMNS] + [len(rows)]
     else:
-        parts.append(
-            f"o AS (INSERT INTO {order_table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-            "RETURNING id)"
-        )
-        params += [getattr(order, column) for column in columns]
-    values = ", ".join(["(%s::integer, %s::integer, %s::numeric, %s::numeric)"] * len(rows))
-    parts.append(
-        f"l AS (INSERT INTO {line_table} (order_id, offer_id, quantity, from_reserved, price, amount, short) "
-        f"SELECT o.id, v.offer_id, v.quantity, 0, v.price, v.amount, 0 FROM o, (VALUES {values}) "
-        "AS v (offer_id, quantity, price, amount))"
-    )
+        params += [getattr(order, column) for column in ORDER_COLUMNS]
     for row in rows:
         params += [row.offer_id, row.quantity, row.price, row.amount]
     if remember is not None:
         template = json.dumps(order_answer(order, rows), cls=DjangoJSONEncoder)
-        parts.append(
-            f"k AS (INSERT INTO {key_table} (user_id, key, request_hash, status_code, response, created_at) "
-            "SELECT %s, %s, %s, 201, jsonb_set(%s::jsonb, '{id}', to_jsonb(o.id)), %s FROM o)"
-        )
         params += [remember.user_id, remember.key, remember.request_hash, template, order.created_at]
-        if remember.touch_token is not None:
-            token_table = quote(ApiToken._meta.db_table)
-            parts.append(f"t AS (UPDATE {token_table} SET last_used_at = %s WHERE id = %s AND EXISTS (SELECT FROM o))")
-            params += [order.created_at, remember.touch_token]
+        if touch is not None:
+            params += [order.created_at, touch]
     if not at_once:
-        for n, row in enumerate(spread):
-            parts.append(
-                f"b{n} AS (UPDATE {bucket_table} SET remaining = remaining - %s "
-                f"WHERE id = ({free_bucket()}) RETURNING 1)"
-            )
+        for row in spread:
             params += [row.quantity, row.offer_id, row.quantity]
-    took = "" if at_once else "".join(f", EXISTS (SELECT 1 FROM b{n})" for n in range(len(spread)))
-    found = prepared.execute(f"WITH {', '.join(parts)} SELECT id{took} FROM o", params).fetchone()
+    found = prepared.execute(sql, params).fetchone()
     if found is None:
         assert at_once  # otherwise the INSERT returns its row, or raises
         return None
@@ -663,6 +679,7 @@ def resolve_household(actor: Any, household_id: int) -> Household | tuple[int, d
 Facts = tuple[Household, Priority, dict[int, Offer]]
 
 
+@functools.cache
 def _facts_sql() -> tuple[str, str]:
     """The facts query's pieces: its columns (parameters: quarantine status, home places) and the join
     of the window's named offers to ``h`` (parameters: window id, offer ids)."""
@@ -737,26 +754,35 @@ def token_facts(key_hash: str, *, window: int, household: int, offer_ids: list[i
     from linli.accounts.models import User
     from linli.lib.apiauth import LAST_USED_RESOLUTION
 
+    fields, attnames, sql = _token_facts_sql()
+    column_params, offer_params = _facts_params(window, offer_ids)
+    params = [*column_params, household, Role.RESIDENT.value, *offer_params, key_hash]
+    rows = prepared.execute(sql, params).fetchall()
+    if not rows:
+        return None
+    first, n = rows[0], len(fields)
+    user = User.from_db(connection.alias, attnames, first[:n])
+    token_id, used = first[n : n + 2]
+    due = used is None or timezone.now() - used >= LAST_USED_RESOLUTION
+    facts = _facts_of([row[n + 2 :] for row in rows]) if first[n + 2] is not None else None
+    return TokenFacts(user=user, touch=token_id if due else None, facts=facts)
+
+
+@functools.cache
+def _token_facts_sql() -> tuple[Any, list[str], str]:
+    """:func:`token_facts`'s account fields, their attribute names and its statement (made once)."""
+    from linli.accounts.models import User
+
     quote = connection.ops.quote_name
     fields = User._meta.concrete_fields
     columns, offers = _facts_sql()
-    column_params, offer_params = _facts_params(window, offer_ids)
     sql = (
         f"SELECT {', '.join(f'u.{quote(field.column)}' for field in fields)}, t.id, t.last_used_at, {columns} "
         f"FROM {quote(ApiToken._meta.db_table)} t JOIN {quote(User._meta.db_table)} u ON u.id = t.user_id "
         f"LEFT JOIN {quote(Household._meta.db_table)} h ON h.id = %s AND h.id = u.household_id AND u.role = %s "
         f"{offers} WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active"
     )
-    params = [*column_params, household, Role.RESIDENT.value, *offer_params, key_hash]
-    rows = prepared.execute(sql, params).fetchall()
-    if not rows:
-        return None
-    first, n = rows[0], len(fields)
-    user = User.from_db(connection.alias, [field.attname for field in fields], first[:n])
-    token_id, used = first[n : n + 2]
-    due = used is None or timezone.now() - used >= LAST_USED_RESOLUTION
-    facts = _facts_of([row[n + 2 :] for row in rows]) if first[n + 2] is not None else None
-    return TokenFacts(user=user, touch=token_id if due else None, facts=facts)
+    return fields, [field.attname for field in fields], sql
 
 
 def _facts_of(rows: list[Any]) -> Facts:
