@@ -39,6 +39,7 @@ SHELL_FILES = (
     "gate/rules.js",
     "gate/store.js",
     "gate/vendor/jsQR.js",
+    "linli/qrcamera.js",
     "gate/vendor/noble-ed25519.js",
     "gate/icon-192.png",
     "gate/icon-512.png",

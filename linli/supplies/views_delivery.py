@@ -39,6 +39,7 @@ SHELL_FILES = (
     "supplies/handover.js",
     "supplies/handover_store.js",
     "gate/vendor/jsQR.js",
+    "linli/qrcamera.js",
 )
 DELIVERED = list(DELIVERED_STATES)
 

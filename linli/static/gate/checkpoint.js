@@ -8,6 +8,7 @@
 import { Verifier, isPassText, numberStatus } from "./passes.js";
 import { decide, fill, localParts, periodStart, present } from "./rules.js";
 import * as store from "./store.js";
+import * as camera from "../linli/qrcamera.js";
 
 const config = JSON.parse(document.getElementById("gate-config").textContent);
 const S = config.strings;
@@ -407,73 +408,10 @@ function render() {
 
 // --- camera and photo ---------------------------------------------------------------------------
 
-let stream = null;
-let scanTimer = null;
-const canvas = document.createElement("canvas");
-const context2d = canvas.getContext("2d", { willReadFrequently: true });
-
-function decodeFrom(source, width, height, attempts) {
-  const scale = Math.min(1, 1024 / Math.max(width, height));
-  canvas.width = Math.max(1, Math.round(width * scale));
-  canvas.height = Math.max(1, Math.round(height * scale));
-  context2d.drawImage(source, 0, 0, canvas.width, canvas.height);
-  const image = context2d.getImageData(0, 0, canvas.width, canvas.height);
-  const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: attempts });
-  return code && code.data ? code.data : null;
-}
-
-function stopCamera() {
-  clearTimeout(scanTimer);
-  scanTimer = null;
-  if (stream) stream.getTracks().forEach((track) => track.stop());
-  stream = null;
-  $("camera-video").srcObject = null;
-  $("camera").hidden = true;
-}
-
-async function startCamera() {
+async function openCamera() {
   showError("");
   if (readTemperature() === null) return;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  } catch (err) {
-    showError(S.camera_failed);
-    return;
-  }
-  const video = $("camera-video");
-  video.srcObject = stream;
-  $("camera").hidden = false;
-  $("camera-hint").textContent = S.camera_hint;
-  try {
-    await video.play();
-  } catch (err) {
-    // autoplay refusals still deliver frames once the user has tapped; keep polling
-  }
-  const tick = () => {
-    if (!stream) return;
-    if (video.readyState >= 2 && video.videoWidth) {
-      const text = decodeFrom(video, video.videoWidth, video.videoHeight, "dontInvert");
-      if (text) {
-        stopCamera();
-        process(text);
-        return;
-      }
-    }
-    scanTimer = setTimeout(tick, 120);
-  };
-  tick();
-}
-
-async function decodePhoto(file) {
-  const url = URL.createObjectURL(file);
-  try {
-    const image = new Image();
-    image.src = url;
-    await image.decode();
-    return decodeFrom(image, image.naturalWidth, image.naturalHeight, "attemptBoth");
-  } finally {
-    URL.revokeObjectURL(url);
-  }
+  if (!(await camera.startCamera({ hint: S.camera_hint, onText: process }))) showError(S.camera_failed);
 }
 
 // --- start --------------------------------------------------------------------------------------
@@ -498,8 +436,8 @@ function wireUp() {
     event.preventDefault();
     process($("credential").value);
   });
-  $("camera-start").addEventListener("click", startCamera);
-  $("camera-stop").addEventListener("click", stopCamera);
+  $("camera-start").addEventListener("click", openCamera);
+  $("camera-stop").addEventListener("click", camera.stopCamera);
   $("photo").addEventListener("change", async (event) => {
     const file = event.target.files && event.target.files[0];
     event.target.value = "";
@@ -508,7 +446,7 @@ function wireUp() {
     if (readTemperature() === null) return;
     let text = null;
     try {
-      text = await decodePhoto(file);
+      text = await camera.decodePhoto(file);
     } catch (err) {
       text = null;
     }

@@ -5,6 +5,7 @@
 // without network is kept in IndexedDB too and uploaded once its package's hand-over is recorded.
 
 import * as store from "./handover_store.js";
+import * as camera from "../linli/qrcamera.js";
 
 const config = JSON.parse(document.getElementById("delivery-config").textContent);
 const S = config.strings;
@@ -250,72 +251,9 @@ function render() {
 
 // --- camera, photo of a label, photo of the door ----------------------------------------------------
 
-let stream = null;
-let scanTimer = null;
-const canvas = document.createElement("canvas");
-const context2d = canvas.getContext("2d", { willReadFrequently: true });
-
-function decodeFrom(source, width, height, attempts) {
-  const scale = Math.min(1, 1024 / Math.max(width, height));
-  canvas.width = Math.max(1, Math.round(width * scale));
-  canvas.height = Math.max(1, Math.round(height * scale));
-  context2d.drawImage(source, 0, 0, canvas.width, canvas.height);
-  const image = context2d.getImageData(0, 0, canvas.width, canvas.height);
-  const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: attempts });
-  return code && code.data ? code.data : null;
-}
-
-function stopCamera() {
-  clearTimeout(scanTimer);
-  scanTimer = null;
-  if (stream) stream.getTracks().forEach((track) => track.stop());
-  stream = null;
-  $("camera-video").srcObject = null;
-  $("camera").hidden = true;
-}
-
-async function startCamera() {
+async function openCamera() {
   showError("");
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  } catch (err) {
-    showError(S.camera_failed);
-    return;
-  }
-  const video = $("camera-video");
-  video.srcObject = stream;
-  $("camera").hidden = false;
-  $("camera-hint").textContent = S.camera_hint;
-  try {
-    await video.play();
-  } catch (err) {
-    // frames still arrive after the tap
-  }
-  const tick = () => {
-    if (!stream) return;
-    if (video.readyState >= 2 && video.videoWidth) {
-      const text = decodeFrom(video, video.videoWidth, video.videoHeight, "dontInvert");
-      if (text) {
-        stopCamera();
-        process(text);
-        return;
-      }
-    }
-    scanTimer = setTimeout(tick, 120);
-  };
-  tick();
-}
-
-async function decodePhoto(file) {
-  const url = URL.createObjectURL(file);
-  try {
-    const image = new Image();
-    image.src = url;
-    await image.decode();
-    return decodeFrom(image, image.naturalWidth, image.naturalHeight, "attemptBoth");
-  } finally {
-    URL.revokeObjectURL(url);
-  }
+  if (!(await camera.startCamera({ hint: S.camera_hint, onText: process }))) showError(S.camera_failed);
 }
 
 function photoForm(code, blob) {
@@ -373,15 +311,15 @@ function wireUp() {
     event.preventDefault();
     process($("code").value);
   });
-  $("camera-start").addEventListener("click", startCamera);
-  $("camera-stop").addEventListener("click", stopCamera);
+  $("camera-start").addEventListener("click", openCamera);
+  $("camera-stop").addEventListener("click", camera.stopCamera);
   $("scan-photo").addEventListener("change", async (event) => {
     const file = event.target.files && event.target.files[0];
     event.target.value = "";
     if (!file) return;
     let text = null;
     try {
-      text = await decodePhoto(file);
+      text = await camera.decodePhoto(file);
     } catch (err) {
       text = null;
     }
