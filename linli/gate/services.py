@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import time
 import uuid as uuid_module
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,9 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
-from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -44,6 +42,7 @@ from linli.gate.models import (
     QuotaViolation,
     place_kwargs,
 )
+from linli.lib import prepared
 from linli.lib.apiauth import LAST_USED_RESOLUTION
 from linli.registry.choices import HealthCode
 from linli.registry.models import Compound, Household, Person
@@ -998,49 +997,9 @@ def _household_payload(credential: str) -> passes.Payload | None:
     return payload
 
 
-def _loaded(model: Any, values: dict[str, Any]) -> Any:
-    """A model instance as loaded from the database with these fields (the others deferred): what
-    ``Model.from_db`` gives, without running ``__init__`` over every field (no model here has
-    ``pre_init``/``post_init`` receivers; the tests check)."""
-    instance = model.__new__(model)
-    instance.__dict__.update(values)
-    state = ModelState()
-    state.adding = False
-    state.db = connection.alias
-    instance._state = state
-    return instance
-
-
 def _int_array(values: Iterable[int | None]) -> str:
     """A bigint[] as its text (``{1,NULL,3}``): one parameter that psycopg sends without a list dumper."""
     return "{" + ",".join("NULL" if value is None else str(int(value)) for value in values) + "}"
-
-
-def _online_call(params: list[Any]) -> tuple[Any, ...]:
-    """``gate_scan_online`` as a prepared statement with server-side binding, on Django's connection.
-
-    Logged in ``connection.queries`` like Django's own queries when those are logged (DEBUG, the
-    tests); through Django's cursor when execute wrappers are installed.
-    """
-    import psycopg  # PostgreSQL only
-
-    db = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` looks this up on every attribute
-    if db.execute_wrappers:
-        with db.cursor() as cursor:
-            cursor.execute(_ONLINE_SQL, params)
-            found = cursor.fetchone()
-            assert found is not None  # the function returns one row
-            return tuple(found)
-    db.ensure_connection()
-    if db.in_atomic_block:
-        db.validate_no_broken_transaction()
-    started = time.monotonic()
-    with db.wrap_database_errors:
-        row = psycopg.Cursor(db.connection).execute(_ONLINE_SQL, params, prepare=True).fetchone()
-    if db.queries_logged:
-        db.queries_log.append({"sql": f"{_ONLINE_SQL} {tuple(params)!r}", "time": f"{time.monotonic() - started:.3f}"})
-    assert row is not None  # the function returns one row
-    return tuple(row)
 
 
 def scan_online(
@@ -1106,7 +1065,8 @@ def _scan_online(
             ]
         )
         role, superuser = user.role, bool(user.is_superuser)
-    row = _online_call(
+    (row,) = prepared.fetch(
+        _ONLINE_SQL,
         [
             key_hash,
             user_ids,
@@ -1136,15 +1096,15 @@ def _scan_online(
             texts,
             words,
             str(quota.local_zone()),
-        ]
+        ],
     )
     status = row[0]
     if key_hash is not None:
-        user = None if status == BAD_TOKEN else _loaded(User, dict(zip(_USER_FIELDS, row[1:12], strict=True)))
+        user = None if status == BAD_TOKEN else prepared.loaded(User, dict(zip(_USER_FIELDS, row[1:12], strict=True)))
     found = None
     if status not in (BAD_TOKEN, NO_CHECKPOINT):
         street_id, community_id, grid_id, compound_id = row[12:16]
-        found = _loaded(
+        found = prepared.loaded(
             Checkpoint,
             {
                 "id": checkpoint_id,
@@ -1164,7 +1124,7 @@ def _scan_online(
         return None  # the Python path answers (a missing checkpoint, no rules yet, admitted after all)
     scan_id, household_id, pass_id, verdict, reason, message, period, next_out_at, address, ids, names = row[16:27]
     assert found is not None
-    scan = _loaded(
+    scan = prepared.loaded(
         GateScan,
         {
             "id": scan_id,

@@ -27,12 +27,12 @@ import json
 import random
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DEFERRED, Exists, F, Model, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,8 +47,6 @@ from linli.registry.models import Household
 from linli.supplies.choices import OrderStatus, PaymentMode, Priority
 from linli.supplies.models import IdempotencyKey, Offer, OfferBucket, Order, OrderLine, OrderWindow, household_kwargs
 from linli.supplies.permissions import PROXY_ORDER_ROLES, has_role
-
-M = TypeVar("M", bound=Model)
 
 MAX_LINES = 50
 MAX_QUANTITY = 999
@@ -519,7 +517,7 @@ def _insert_pg(
     if not at_once:
         for row in spread:
             params += [row.quantity, row.offer_id, row.quantity]
-    found = prepared.execute(sql, params).fetchone()
+    found = next(iter(prepared.fetch(sql, params)), None)
     if found is None:
         assert at_once  # otherwise the INSERT returns its row, or raises
         return None
@@ -731,7 +729,7 @@ def _facts_pg(actor: Any, parsed: OrderBody) -> Facts | None:
         f"SELECT {columns} FROM {connection.ops.quote_name(Household._meta.db_table)} h {offers} "
         f"WHERE h.id = %s{scope_sql}"
     )
-    rows = prepared.execute(sql, [*column_params, *offer_params, parsed.household, *scope_params]).fetchall()
+    rows = prepared.fetch(sql, [*column_params, *offer_params, parsed.household, *scope_params])
     return _facts_of(rows) if rows else None
 
 
@@ -757,11 +755,11 @@ def token_facts(key_hash: str, *, window: int, household: int, offer_ids: list[i
     fields, attnames, sql = _token_facts_sql()
     column_params, offer_params = _facts_params(window, offer_ids)
     params = [*column_params, household, Role.RESIDENT.value, *offer_params, key_hash]
-    rows = prepared.execute(sql, params).fetchall()
+    rows = prepared.fetch(sql, params)
     if not rows:
         return None
     first, n = rows[0], len(fields)
-    user = User.from_db(connection.alias, attnames, first[:n])
+    user = prepared.loaded(User, dict(zip(attnames, first[:n], strict=True)))
     token_id, used = first[n : n + 2]
     due = used is None or timezone.now() - used >= LAST_USED_RESOLUTION
     facts = _facts_of([row[n + 2 :] for row in rows]) if first[n + 2] is not None else None
@@ -785,57 +783,49 @@ def _token_facts_sql() -> tuple[Any, list[str], str]:
     return fields, [field.attname for field in fields], sql
 
 
+HOUSEHOLD_PLACE = ("id", "street_id", "community_id", "grid_id", "compound_id", "building_id", "unit_id")
+
+
 def _facts_of(rows: list[Any]) -> Facts:
     """The household, its priority and the offers (each with its window) from the facts columns."""
     first = rows[0]
-    household = _loaded(
+    household = prepared.loaded(
         Household,
-        id=first[0],
-        street_id=first[1],
-        community_id=first[2],
-        grid_id=first[3],
-        compound_id=first[4],
-        building_id=first[5],
-        unit_id=first[6],
+        dict(zip(HOUSEHOLD_PLACE, first[:7], strict=True)),
     )
     offers: dict[int, Offer] = {}
     for row in rows:
         if row[9] is None:
             continue
-        window = _loaded(
+        window = prepared.loaded(
             OrderWindow,
-            id=row[16],
-            community_id=row[17],
-            supplier_id=row[18],
-            status=row[19],
-            opens_at=row[20],
-            cutoff_at=row[21],
-            title=row[22],
-            delivery_on=row[23],
+            dict(
+                id=row[16],
+                community_id=row[17],
+                supplier_id=row[18],
+                status=row[19],
+                opens_at=row[20],
+                cutoff_at=row[21],
+                title=row[22],
+                delivery_on=row[23],
+            ),
         )
-        offer = _loaded(
+        offer = prepared.loaded(
             Offer,
-            id=row[9],
-            window_id=row[16],
-            name=row[10],
-            unit=row[11],
-            price=row[12],
-            per_household_limit=row[13],
-            reserved=row[14],
-            buckets=row[15],
+            dict(
+                id=row[9],
+                window_id=row[16],
+                name=row[10],
+                unit=row[11],
+                price=row[12],
+                per_household_limit=row[13],
+                reserved=row[14],
+                buckets=row[15],
+            ),
         )
         offer.window = window
         offers[offer.pk] = offer
     return household, priority_of(first[7], first[8]), offers
-
-
-def _loaded(model: type[M], **values: Any) -> M:
-    """An instance of ``model`` as if loaded from the database with only these fields (the others
-    deferred): cheaper than the keyword constructor, which also fills every other field's default."""
-    obj = model(*[values.get(field.attname, DEFERRED) for field in model._meta.concrete_fields])
-    obj._state.adding = False
-    obj._state.db = connection.alias
-    return obj
 
 
 def submit_order(
