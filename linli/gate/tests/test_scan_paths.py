@@ -342,7 +342,7 @@ def test_function_literals_match_the_choices() -> None:
 
 
 def test_fast_path_models_have_no_init_receivers() -> None:
-    """The fast path builds its User, Checkpoint and GateScan without ``__init__`` (services._loaded)."""
+    """The fast path builds its User, Checkpoint and GateScan without ``__init__`` (linli.lib.prepared.loaded)."""
     from django.db.models.signals import post_init, pre_init
 
     from linli.accounts.models import User
