@@ -109,6 +109,12 @@ else:
     # that died (a database restart) fails one request with a 500 and is then dropped by Django; the
     # gate's clients resend with the same uuid. DB_HEALTH_CHECKS=True pings again.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = envbool("DB_HEALTH_CHECKS", "False")
+    # Django turns psycopg's prepared statements off (prepare_threshold=None, for transaction-mode
+    # poolers), which also turns off linli.lib.prepared's explicit prepare=True. A threshold no
+    # statement reaches prepares only those: the ORM's client-side binding cursors never prepare.
+    # DB_PREPARED=False (behind a pooler such as PgBouncer in transaction mode) turns it off again.
+    if envbool("DB_PREPARED", "True"):
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

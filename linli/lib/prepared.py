@@ -9,6 +9,10 @@ statements — with ``prepare=True``: the server parses and plans it once per co
 binds and executes. Database errors come out as Django's (``django.db.IntegrityError`` and so on), as
 from the ORM; the statement is logged in ``connection.queries`` when Django logs queries (DEBUG, the
 tests), and goes through Django's own cursor when execute wrappers are installed.
+
+Django's backend sets psycopg's ``prepare_threshold`` to None, which turns ``prepare=True`` off too;
+linli's settings give it a threshold no statement reaches instead (``DB_PREPARED``), so only these
+explicit statements are prepared (the ORM's client-side binding cursors never are).
 """
 
 from __future__ import annotations
