@@ -31,7 +31,7 @@ from linli.supplies import selectors
 from linli.supplies.choices import OrderStatus, Priority
 from linli.supplies.models import Offer, Order, OrderLine
 from linli.supplies.permissions import VIEW_ROLES, has_role
-from linli.supplies.services import ordering
+from linli.supplies.services import ordering, rush
 
 router = Router(tags=["supplies-orders"])
 
@@ -194,6 +194,12 @@ def _readable_orders(request: HttpRequest) -> Any:
 def order_submit(request: HttpRequest, payload: OrderIn) -> HttpResponse:
     """Place an order once per key. Replays answer 200 with the first order (or the first refusal)."""
     auth = getattr(request, "auth", None)  # set by ninja
+    key = request.headers.get("Idempotency-Key", "")
+    if isinstance(auth, PendingToken):
+        # The plain case of a rush, checked and written by one statement (PostgreSQL).
+        placed = rush.place(key_hash=auth.key_hash, key=key, body=payload.dict())
+        if placed is not None:
+            return HttpResponse(placed, status=201, content_type=JSON_UTF8)
     token_to_touch, facts = None, None
     if isinstance(auth, PendingToken):
         if connection.vendor == "postgresql":
@@ -209,7 +215,6 @@ def order_submit(request: HttpRequest, payload: OrderIn) -> HttpResponse:
             request.user, token_to_touch, facts = checked.user, checked.touch, checked.facts
         elif auth.resolve(request) is None:
             raise AuthenticationError
-    key = request.headers.get("Idempotency-Key", "")
     status, body = ordering.submit_order(
         actor=request.user, key=key, body=payload.dict(), token_to_touch=token_to_touch, facts=facts
     )

@@ -677,10 +677,17 @@ def resolve_household(actor: Any, household_id: int) -> Household | tuple[int, d
 Facts = tuple[Household, Priority, dict[int, Offer]]
 
 
+def _literal(value: str) -> str:
+    """A constant of the code (a choice's value, never user input) as an SQL string literal."""
+    assert value.isidentifier(), value
+    return f"'{value}'"
+
+
 @functools.cache
 def _facts_sql() -> tuple[str, str]:
-    """The facts query's pieces: its columns (parameters: quarantine status, home places) and the join
-    of the window's named offers to ``h`` (parameters: window id, offer ids)."""
+    """The facts query's pieces: its columns (the quarantine status and home places written in as
+    constants: fewer parameters to send) and the join of the window's named offers to ``h``
+    (parameters: window id, offer ids)."""
     table = {
         model: connection.ops.quote_name(model._meta.db_table)
         for model in (SealedHousehold, QuarantineOrder, Offer, OrderWindow)
@@ -688,8 +695,9 @@ def _facts_sql() -> tuple[str, str]:
     columns = (
         "h.id, h.street_id, h.community_id, h.grid_id, h.compound_id, h.building_id, h.unit_id, "
         f"EXISTS (SELECT 1 FROM {table[SealedHousehold]} s WHERE s.household_id = h.id AND s.active), "
-        f"EXISTS (SELECT 1 FROM {table[QuarantineOrder]} q WHERE q.household_id = h.id AND q.status = %s "
-        "AND q.place = ANY(%s)), "
+        f"EXISTS (SELECT 1 FROM {table[QuarantineOrder]} q WHERE q.household_id = h.id "
+        f"AND q.status = {_literal(QuarantineStatus.ACTIVE.value)} "
+        f"AND q.place IN ({', '.join(_literal(place) for place in sorted(HOME_PLACES))})), "
         "o.id, o.name, o.unit, o.price, o.per_household_limit, o.reserved, o.buckets, "
         "w.id, w.community_id, w.supplier_id, w.status, w.opens_at, w.cutoff_at, w.title, w.delivery_on"
     )
@@ -700,8 +708,8 @@ def _facts_sql() -> tuple[str, str]:
     return columns, offers
 
 
-def _facts_params(window_id: int, offer_ids: list[int]) -> tuple[list[Any], list[Any]]:
-    return [QuarantineStatus.ACTIVE.value, sorted(HOME_PLACES)], [window_id, sorted(set(offer_ids))]
+def _facts_params(window_id: int, offer_ids: list[int]) -> list[Any]:
+    return [window_id, sorted(set(offer_ids))]
 
 
 def _facts_pg(actor: Any, parsed: OrderBody) -> Facts | None:
@@ -724,12 +732,12 @@ def _facts_pg(actor: Any, parsed: OrderBody) -> Facts | None:
     else:
         return None
     columns, offers = _facts_sql()
-    column_params, offer_params = _facts_params(parsed.window, [offer_id for offer_id, _q in parsed.lines])
+    offer_params = _facts_params(parsed.window, [offer_id for offer_id, _q in parsed.lines])
     sql = (
         f"SELECT {columns} FROM {connection.ops.quote_name(Household._meta.db_table)} h {offers} "
         f"WHERE h.id = %s{scope_sql}"
     )
-    rows = prepared.fetch(sql, [*column_params, *offer_params, parsed.household, *scope_params])
+    rows = prepared.fetch(sql, [*offer_params, parsed.household, *scope_params])
     return _facts_of(rows) if rows else None
 
 
@@ -753,8 +761,7 @@ def token_facts(key_hash: str, *, window: int, household: int, offer_ids: list[i
     from linli.lib.apiauth import LAST_USED_RESOLUTION
 
     fields, attnames, sql = _token_facts_sql()
-    column_params, offer_params = _facts_params(window, offer_ids)
-    params = [*column_params, household, Role.RESIDENT.value, *offer_params, key_hash]
+    params = [household, Role.RESIDENT.value, *_facts_params(window, offer_ids), key_hash]
     rows = prepared.fetch(sql, params)
     if not rows:
         return None
@@ -766,13 +773,20 @@ def token_facts(key_hash: str, *, window: int, household: int, offer_ids: list[i
     return TokenFacts(user=user, touch=token_id if due else None, facts=facts)
 
 
+# The account's fields token_facts leaves deferred (loaded if ever read): nothing on the order path
+# reads them, and the timestamps cost a time-zone conversion each.
+TOKEN_USER_DEFERRED = frozenset(
+    {"password", "last_login", "date_joined", "first_name", "last_name", "email", "phone", "supplier_name"}
+)
+
+
 @functools.cache
 def _token_facts_sql() -> tuple[Any, list[str], str]:
     """:func:`token_facts`'s account fields, their attribute names and its statement (made once)."""
     from linli.accounts.models import User
 
     quote = connection.ops.quote_name
-    fields = User._meta.concrete_fields
+    fields = [field for field in User._meta.concrete_fields if field.name not in TOKEN_USER_DEFERRED]
     columns, offers = _facts_sql()
     sql = (
         f"SELECT {', '.join(f'u.{quote(field.column)}' for field in fields)}, t.id, t.last_used_at, {columns} "
