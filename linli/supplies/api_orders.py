@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.responses import NinjaJSONEncoder
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from linli.lib import scope
 from linli.lib.apiauth import DEFERRED_AUTH, PendingToken
@@ -39,12 +39,14 @@ JSON_UTF8 = "application/json; charset=utf-8"
 PAGE_SIZE = 50
 
 
-class OrderLineIn(Schema):
+# The order's body is a plain pydantic model, not a ninja Schema: a Schema validates through a
+# wrapper that can read ORM objects, ~40 µs more per order on the rush path.
+class OrderLineIn(BaseModel):
     offer: int
     quantity: int = Field(ge=1, le=ordering.MAX_QUANTITY)
 
 
-class OrderIn(Schema):
+class OrderIn(BaseModel):
     window: int
     household: int
     lines: list[OrderLineIn] = Field(max_length=ordering.MAX_LINES)
@@ -194,12 +196,13 @@ def _readable_orders(request: HttpRequest) -> Any:
 def order_submit(request: HttpRequest, payload: OrderIn) -> HttpResponse:
     """Place an order once per key. Replays answer 200 with the first order (or the first refusal)."""
     auth = getattr(request, "auth", None)  # set by ninja
-    key = request.headers.get("Idempotency-Key", "")
+    key = request.META.get("HTTP_IDEMPOTENCY_KEY", "")
+    body = payload.model_dump()
     if isinstance(auth, PendingToken):
         # The plain case of a rush, checked and written by one statement (PostgreSQL).
-        placed = rush.place(key_hash=auth.key_hash, key=key, body=payload.dict())
+        placed = rush.place(key_hash=auth.key_hash, key=key, body=body)
         if placed is not None:
-            return HttpResponse(placed, status=201, content_type=JSON_UTF8)
+            return HttpResponse(placed, status=201, content_type=JSON_UTF8, charset="utf-8")
     token_to_touch, facts = None, None
     if isinstance(auth, PendingToken):
         if connection.vendor == "postgresql":
@@ -216,7 +219,7 @@ def order_submit(request: HttpRequest, payload: OrderIn) -> HttpResponse:
         elif auth.resolve(request) is None:
             raise AuthenticationError
     status, body = ordering.submit_order(
-        actor=request.user, key=key, body=payload.dict(), token_to_touch=token_to_touch, facts=facts
+        actor=request.user, key=key, body=body, token_to_touch=token_to_touch, facts=facts
     )
     return _json(status, body)
 

@@ -35,6 +35,7 @@ from linli.supplies.choices import OrderStatus, PaymentMode, Priority, WindowSta
 from linli.supplies.models import IdempotencyKey, Offer, OfferBucket, Order, OrderLine, OrderWindow
 from linli.supplies.services.ordering import KEY_MAX_LENGTH, MAX_LINES, MAX_QUANTITY, request_hash
 
+PAYMENT_MODES = frozenset(PaymentMode.values)
 PLACES = ("street_id", "community_id", "grid_id", "compound_id", "building_id", "unit_id")
 
 
@@ -161,7 +162,7 @@ def place(*, key_hash: str, key: str, body: dict[str, Any]) -> str | None:
     if connection.vendor != "postgresql" or not connection.get_autocommit() or lines is None:
         return None
     mode = body.get("payment_mode") or PaymentMode.ON_DELIVERY.value
-    if not key or len(key) > KEY_MAX_LENGTH or mode not in PaymentMode.values:
+    if not key or len(key) > KEY_MAX_LENGTH or mode not in PAYMENT_MODES:
         return None
     params = {
         "key_hash": key_hash,
