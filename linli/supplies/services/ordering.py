@@ -677,7 +677,7 @@ def resolve_household(actor: Any, household_id: int) -> Household | tuple[int, d
 Facts = tuple[Household, Priority, dict[int, Offer]]
 
 
-def _literal(value: str) -> str:
+def sql_literal(value: str) -> str:
     """A constant of the code (a choice's value, never user input) as an SQL string literal."""
     assert value.isidentifier(), value
     return f"'{value}'"
@@ -696,8 +696,8 @@ def _facts_sql() -> tuple[str, str]:
         "h.id, h.street_id, h.community_id, h.grid_id, h.compound_id, h.building_id, h.unit_id, "
         f"EXISTS (SELECT 1 FROM {table[SealedHousehold]} s WHERE s.household_id = h.id AND s.active), "
         f"EXISTS (SELECT 1 FROM {table[QuarantineOrder]} q WHERE q.household_id = h.id "
-        f"AND q.status = {_literal(QuarantineStatus.ACTIVE.value)} "
-        f"AND q.place IN ({', '.join(_literal(place) for place in sorted(HOME_PLACES))})), "
+        f"AND q.status = {sql_literal(QuarantineStatus.ACTIVE.value)} "
+        f"AND q.place IN ({', '.join(sql_literal(place) for place in sorted(HOME_PLACES))})), "
         "o.id, o.name, o.unit, o.price, o.per_household_limit, o.reserved, o.buckets, "
         "w.id, w.community_id, w.supplier_id, w.status, w.opens_at, w.cutoff_at, w.title, w.delivery_on"
     )

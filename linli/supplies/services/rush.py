@@ -33,16 +33,10 @@ from linli.lib.apiauth import LAST_USED_RESOLUTION
 from linli.registry.models import Household
 from linli.supplies.choices import OrderStatus, PaymentMode, Priority, WindowStatus
 from linli.supplies.models import IdempotencyKey, Offer, OfferBucket, Order, OrderLine, OrderWindow
-from linli.supplies.services.ordering import KEY_MAX_LENGTH, MAX_LINES, MAX_QUANTITY, request_hash
+from linli.supplies.services.ordering import KEY_MAX_LENGTH, MAX_LINES, MAX_QUANTITY, request_hash, sql_literal
 
 PAYMENT_MODES = frozenset(PaymentMode.values)
 PLACES = ("street_id", "community_id", "grid_id", "compound_id", "building_id", "unit_id")
-
-
-def _literal(value: str) -> str:
-    """A constant of the code (a choice's value, never user input) as an SQL string literal."""
-    assert value.isidentifier(), value
-    return f"'{value}'"
 
 
 @functools.cache
@@ -64,8 +58,8 @@ def _sql() -> str:
             IdempotencyKey,
         )
     }
-    placed, normal = _literal(OrderStatus.PLACED.value), int(Priority.NORMAL)
-    home = ", ".join(_literal(place) for place in sorted(HOME_PLACES))
+    placed, normal = sql_literal(OrderStatus.PLACED.value), int(Priority.NORMAL)
+    home = ", ".join(sql_literal(place) for place in sorted(HOME_PLACES))
     resolution = int(LAST_USED_RESOLUTION.total_seconds())
     places = ", ".join(PLACES)
     return f"""
@@ -73,18 +67,18 @@ WITH t AS (
   SELECT t.id AS token_id, t.last_used_at, u.id AS user_id
   FROM {table[ApiToken]} t JOIN {table[User]} u ON u.id = t.user_id
   WHERE t.key_hash = %(key_hash)s AND t.revoked_at IS NULL AND u.is_active
-    AND u.role = {_literal(Role.RESIDENT.value)} AND u.household_id = %(household)s
+    AND u.role = {sql_literal(Role.RESIDENT.value)} AND u.household_id = %(household)s
 ), h AS (
   SELECT h.id, {", ".join(f"h.{place}" for place in PLACES)}
   FROM t, {table[Household]} h
   WHERE h.id = %(household)s
     AND NOT EXISTS (SELECT 1 FROM {table[SealedHousehold]} s WHERE s.household_id = h.id AND s.active)
     AND NOT EXISTS (SELECT 1 FROM {table[QuarantineOrder]} q WHERE q.household_id = h.id
-                    AND q.status = {_literal(QuarantineStatus.ACTIVE.value)} AND q.place IN ({home}))
+                    AND q.status = {sql_literal(QuarantineStatus.ACTIVE.value)} AND q.place IN ({home}))
 ), w AS (
   SELECT w.id, w.supplier_id
   FROM h, {table[OrderWindow]} w
-  WHERE w.id = %(window)s AND w.status = {_literal(WindowStatus.PUBLISHED.value)}
+  WHERE w.id = %(window)s AND w.status = {sql_literal(WindowStatus.PUBLISHED.value)}
     AND w.opens_at <= now() AND now() < w.cutoff_at AND w.community_id = h.community_id
 ), v AS (
   SELECT v.offer_id, v.quantity, o.price, o.price * v.quantity AS amount
