@@ -4,13 +4,14 @@ calamine parses the sheet in Rust and hands rows to Python one at a time, which 
 100,000-row file be checked in a couple of seconds. What it does not tell us we work out here:
 where the header is (a title row or merged cells above it), which cells are covered by a merged
 cell, and which cells hold a formula (calamine gives only a formula's cached value, and nothing
-when the file was saved without one).
+when the file was saved without one). A large sheet is parsed in pieces (``pieces.py``), so that
+its first rows are checked while the rest is still being parsed.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
+import logging
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -22,13 +23,15 @@ from xml.etree import ElementTree
 from django.utils.translation import gettext as _
 from python_calamine import CalamineError, CalamineWorkbook
 
+from linli.rosters import pieces
 from linli.rosters.layout import COLUMN_BY_KEY, HEADER_SEARCH_ROWS, match_header
+
+logger = logging.getLogger(__name__)
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls (and other Office 97 files)
 # A header row must name at least this many known columns, 姓名 among them.
 MIN_HEADER_MATCHES = 3
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"[^>]*><f[ >/]')
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -73,6 +76,16 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else str(value)
 
 
+def _sheet_members(path: Path) -> list[tuple[str, int]]:
+    """(zip member, uncompressed size) of the worksheets in workbook order; empty when that cannot be told."""
+    try:
+        paths = _sheet_paths(path)
+        with zipfile.ZipFile(path) as archive:
+            return [(member, archive.getinfo(member).file_size) for member in paths]
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
+        return []
+
+
 def _sheet_paths(path: Path) -> list[str]:
     """The zip members of the worksheets, in workbook order."""
     with zipfile.ZipFile(path) as archive:
@@ -100,19 +113,24 @@ def formula_cells(path: Path, sheet_index: int) -> dict[int, set[int]]:
             while chunk := stream.read(1 << 20):
                 data = tail + chunk
                 if b"<f" in data:
-                    for match in _FORMULA_CELL.finditer(data):
-                        cells.setdefault(int(match.group(2)), set()).add(_column_index(match.group(1)))
+                    for match in pieces.FORMULA_CELL.finditer(data):
+                        cells.setdefault(int(match.group(2)), set()).add(pieces.column_index(match.group(1)))
                 tail = data[-512:]
     except (KeyError, IndexError, zipfile.BadZipFile, ElementTree.ParseError):
         return {}
     return cells
 
 
-def _column_index(letters: bytes) -> int:
-    index = 0
-    for byte in letters:
-        index = index * 26 + byte - 64
-    return index - 1
+@dataclass
+class _Opened:
+    """A sheet opened for reading: its first (or only) calamine sheet, the rows, the formula cells, the last row."""
+
+    sheet: Any
+    col_offset: int
+    rows: Iterator[tuple[int, list[Any]]]
+    formulas: dict[int, set[int]]
+    end_row: int
+    pieces: pieces.SheetPieces | None
 
 
 class RosterSheet:
@@ -124,46 +142,68 @@ class RosterSheet:
             problem = check_file_kind(handle.read(8), self.path.name)
         if problem:
             raise RosterFileError(problem)
-        # The formula scan decompresses the sheet's XML again; calamine lets go of the GIL while it
-        # parses, so the scan of the first sheet runs alongside at no cost in wall time.
-        scanned: dict[int, dict[int, set[int]]] = {}
-        scanner = threading.Thread(target=lambda: scanned.update({0: formula_cells(self.path, 0)}), daemon=True)
-        scanner.start()
         try:
             self.workbook = CalamineWorkbook.from_path(str(self.path))
             found = self._find_sheet()
         except (CalamineError, OSError, ValueError) as exc:
             raise RosterFileError(_("无法读取文件：文件已损坏、加密，或不是 .xlsx 文件")) from exc
-        finally:
-            scanner.join()
         if found is None:
             raise RosterFileError(
                 _("没有找到表头：请在前%(n)d行中写明“姓名”“小区”“楼栋”等列名（可下载模板对照）")
                 % {"n": HEADER_SEARCH_ROWS}
             )
-        self.sheet_index, self.sheet, self.header, self._rows = found
-        formulas = scanned.get(self.sheet_index)
-        self.formulas: dict[int, set[int]] = (
-            formula_cells(self.path, self.sheet_index) if formulas is None else formulas
-        )
+        self.sheet_index, opened, self.header, self._rows = found
+        self.formulas: dict[int, set[int]] = opened.formulas
+        self._end_row = opened.end_row
+        self._pieces = opened.pieces
 
     @property
     def total_rows(self) -> int:
         """Rows below the header (empty ones included): the denominator of the progress bar."""
-        end = self.sheet.end
-        return max(0, (end[0] + 1 if end else 0) - self.header.row)
+        return max(0, self._end_row - self.header.row)
 
-    def _find_sheet(self) -> tuple[int, Any, Header, Iterator[tuple[int, list[Any]]]] | None:
+    def _find_sheet(self) -> tuple[int, _Opened, Header, Iterator[tuple[int, list[Any]]]] | None:
+        members = _sheet_members(self.path)
         for index, meta in enumerate(self.workbook.sheets_metadata):
             if str(meta.visible).endswith("Hidden"):
                 continue
-            sheet = self.workbook.get_sheet_by_index(index)
-            col_offset, rows = _absolute_rows(sheet)
-            found = _find_header(sheet, col_offset, rows)
+            opened = self._open(index, members[index] if index < len(members) else None)
+            found = _find_header(opened.sheet, opened.col_offset, opened.rows)
             if found is not None:
                 header, data = found
-                return index, sheet, header, data
+                return index, opened, header, data
+            if opened.pieces is not None:
+                opened.pieces.close()
         return None
+
+    def _open(self, index: int, member: tuple[str, int] | None) -> _Opened:
+        """A sheet's first rows ready to read: in pieces when it is large (``pieces.py``), else whole."""
+        if member is not None and member[1] >= pieces.SPLIT_BYTES:
+            try:
+                cut = pieces.SheetPieces(str(self.path), member[0])
+                first = cut.first() if cut.cut else None
+            except (CalamineError, OSError, ValueError, KeyError, zipfile.BadZipFile):
+                # No room for the temporary workbook, or a file calamine will refuse whole too: read it whole.
+                logger.warning("%s: sheet %d could not be read in pieces", self.path.name, index, exc_info=True)
+                first = None
+            if first is not None:
+                if first.start is not None:
+                    col_offset, rows = _absolute_rows(first)
+                    rows = itertools.chain(rows, cut.rows(col_offset, first.end[0] + 2))
+                    return _Opened(first, col_offset, rows, cut.formulas, cut.last_row, cut)
+                cut.close()
+        # The formula scan decompresses the sheet's XML again; calamine lets go of the GIL while it
+        # parses, so the scan runs alongside at no cost in wall time.
+        scanned: dict[int, set[int]] = {}
+        scanner = threading.Thread(target=lambda: scanned.update(formula_cells(self.path, index)), daemon=True)
+        scanner.start()
+        try:
+            sheet = self.workbook.get_sheet_by_index(index)
+        finally:
+            scanner.join()
+        col_offset, rows = _absolute_rows(sheet)
+        end = sheet.end
+        return _Opened(sheet, col_offset, rows, scanned, end[0] + 1 if end else 0, None)
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """(Excel row number, cell values) for every row below the header, merged cells filled in."""

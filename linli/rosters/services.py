@@ -1,12 +1,12 @@
 """Roster imports and exports (SPEC R7): the jobs, the all-or-nothing import, the audited export.
 
 An import reads the file row by row and checks every cell (``validation.py``); the job's progress
-is saved every ``PROGRESS_EVERY`` rows, each save its own short transaction outside the write
-transaction. Good rows go to a writer (``writer.py``) that writes them in ONE transaction, committed
-only when no row was bad (or the user chose to import the good rows only), together with one
-audit event. On PostgreSQL the writer works through chunks while the rest of the file is still
-being checked; on SQLite it writes everything at the end. Either way a bad row, a crash or a
-database error leaves the registry as it was.
+is saved every ``PROGRESS_EVERY`` rows (at most every ``PROGRESS_SECONDS``), each save its own
+short transaction outside the write transaction. Good rows go to a writer (``writer.py``) that
+writes them in ONE transaction, committed only when no row was bad (or the user chose to import
+the good rows only), together with one audit event. On PostgreSQL the writer works through
+chunks while the rest of the file is still being checked; on SQLite it writes everything at the
+end. Either way a bad row, a crash or a database error leaves the registry as it was.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from python_calamine import CalamineError
 
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
@@ -40,6 +41,8 @@ from linli.rosters.writer import InlineWriter, ThreadedWriter, WriteResult, Writ
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 1000
+# The progress page polls every second: more saves than that are round trips nobody sees.
+PROGRESS_SECONDS = 0.5
 # Good rows go to the writer in chunks of this many (on PostgreSQL, written while the next are checked).
 CHUNK_ROWS = 10000
 # The first chunk is smaller, so that the writer starts soon after the file is read.
@@ -200,6 +203,10 @@ def import_job_run(*, job: ImportJob, user: Any = None) -> ImportJob:
     try:
         staging.create()
         return _check_and_write(job, user, sheet, checker, staging, notes)
+    except CalamineError:
+        # A large sheet is parsed piece by piece while it is checked (reader.py): a piece that cannot be.
+        logger.exception("roster import %s: the file could not be read", job.pk)
+        return _finish(job, ImportStatus.FAILED, message=_("无法读取文件：文件已损坏、加密，或不是 .xlsx 文件"))
     except Exception:
         logger.exception("roster import %s failed", job.pk)
         return _finish(job, ImportStatus.FAILED, message=_("导入失败，没有写入任何数据。请稍后重试或联系管理员"))
@@ -260,6 +267,7 @@ def _check_and_write(
         chunk: list[tuple[Any, ...]] = []
         touched: set[int] = set()
         limit = min(CHUNK_ROWS, FIRST_CHUNK_ROWS)
+        next_save = 0.0
         for number, cells in sheet.rows():
             result = checker.check(number, cells)
             processed += 1
@@ -277,8 +285,9 @@ def _check_and_write(
                     writer.stop_writing()
             if threaded and processed % YIELD_EVERY == 0:
                 time.sleep(0)
-            if processed % PROGRESS_EVERY == 0:
+            if processed % PROGRESS_EVERY == 0 and time.monotonic() >= next_save:
                 progress.save(processed_rows=processed, error_count=bad_rows)
+                next_save = time.monotonic() + PROGRESS_SECONDS
         writer.add(chunk, checker.household_rows(touched))
         commit = not job.dry_run and (not bad_rows or job.only_good_rows)
         if commit:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
+from stdnum.cn import ric
 
 from linli.lib import scope
 from linli.lib.idnumbers import (
@@ -289,10 +290,14 @@ class RowChecker:
         # empty cell appended to each row); it does not know the yes/no flag columns.
         self._quick_enabled = not self.flag_columns
         self._quick_take = operator.itemgetter(*(self.index.get(key, -1) for key in _QUICK_KEYS))
+        # A file with every roster column (the template, an export): the cells are taken as they are.
+        self._quick_direct = self._quick_take if all(key in self.index for key in _QUICK_KEYS) else None
         self._quick_limits = tuple(layout.COLUMN_BY_KEY[key].max_length for key in _QUICK_KEYS)
         self._quick_required = tuple(_QUICK_KEYS.index(key) for key in self.required_places)
         # 重点人群 cells seen before: the flags of those that list only known words.
         self._quick_flags: dict[str, list[bool]] = {}
+        # The first 14 characters of ID numbers ``id_number_error`` passed: their birth dates.
+        self._quick_births: dict[str, datetime.date] = {}
 
     def household_rows(self, refs: Iterable[int]) -> list[tuple[int, int, str, str, str]]:
         """The households with these refs, as the writer takes them."""
@@ -312,7 +317,8 @@ class RowChecker:
         if self._quick_enabled and not (self.formulas and self.formulas.get(number)):
             try:
                 if len(cells) >= self._width:
-                    values = list(map(str.strip, self._quick_take([*cells, ""])))
+                    direct = self._quick_direct
+                    values = list(map(str.strip, direct(cells) if direct else self._quick_take([*cells, ""])))
                 else:
                     values = list(map(str.strip, self._quick_take([*cells, *[""] * (self._width - len(cells) + 1)])))
             except TypeError:  # a cell that is not text (a number, a date): the full path turns it into text
@@ -365,10 +371,18 @@ class RowChecker:
             if len(id_number) != 18 or not id_number.isascii() or not id_number.isalnum():
                 return None
             person_id = id_number.upper()
-            if person_id in self.seen_ids or id_number_error(person_id) is not None:
+            if person_id in self.seen_ids:
                 return None
-            birth_date = datetime.date(int(person_id[6:10]), int(person_id[10:12]), int(person_id[12:14]))
-            gender = "M" if int(person_id[16]) % 2 else "F"
+            # The birth date and the area code (the first 14 characters) are shared by many people:
+            # once ``id_number_error`` has passed them, only the digits and the check digit are left.
+            birth_date = self._quick_births.get(person_id[:14])
+            if birth_date is None or not person_id[:17].isdigit() or person_id[17] != ric.calc_check_digit(person_id):
+                if id_number_error(person_id) is not None:
+                    return None
+                birth_date = self._quick_births[person_id[:14]] = datetime.date(
+                    int(person_id[6:10]), int(person_id[10:12]), int(person_id[12:14])
+                )
+            gender = "M" if person_id[16] in "13579" else "F"
             id_tail = person_id[-4:]
         if (
             (phone and not _QUICK_PHONE(phone))
@@ -403,12 +417,12 @@ class RowChecker:
         elif not isinstance(unit_ref, int):  # a PlaceError: the full path reports it
             return None
         same_name = (unit_ref, room, name)
-        if same_name in self.seen_names:
+        first = self.seen_names.setdefault(same_name, (number, person_id is not None))
+        if first[0] != number:
             return None
         # The row is good: remember it as the full path would.
         if person_id is not None:
             self.seen_ids[person_id] = number
-        self.seen_names[same_name] = (number, person_id is not None)
         household = self.households.get((unit_ref, room))
         if household is None:
             household = self.households[(unit_ref, room)] = [len(self.by_ref) + 1, unit_ref, room, "", ""]

@@ -1,0 +1,240 @@
+"""Reading a large worksheet in pieces, so that checking and writing start before the whole sheet is parsed.
+
+python-calamine parses a whole sheet before it hands over its first row (~1.4 s for 100,000
+rows), and until then no other stage of an import has anything to do. A worksheet's XML is a
+flat list of ``<row>`` elements, though: cut at row boundaries, each slice wrapped in the sheet's
+own head and tail (merged cells included) is a worksheet of its own, which calamine reads like the
+original, giving the same cells at the same row and column numbers. The slices go, as sheets, into
+one temporary workbook with the original's other parts (shared strings, styles, the date system),
+so that those are read once; the first, small piece is parsed at once and the others one after
+another in a thread — calamine lets go of the GIL while it parses — while the rows before them
+are checked and written.
+
+Only sheets laid out as expected are cut (a plain ``<sheetData>``, every cut at a row that states
+its number, a workbook part whose sheet list can be rewritten); anything else is read whole.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import tempfile
+import threading
+import weakref
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+from python_calamine import CalamineWorkbook
+
+# Sheets whose XML is smaller than this are read whole: cutting them would save little.
+SPLIT_BYTES = 16 << 20
+# The first piece holds the header: small, so that checking starts almost at once; the next ones grow
+# fourfold up to PIECE_BYTES.
+FIRST_PIECE_BYTES = 256 << 10
+PIECE_BYTES = 8 << 20
+# Parsed pieces waiting for the checking thread (each ~10,000 rows as Python lists).
+QUEUE_PIECES = 2
+
+_SHEET_DATA = b"<sheetData>"
+_SHEET_DATA_END = b"</sheetData>"
+_ROW = b"<row "
+_ROW_NUMBER = re.compile(rb'\sr="([0-9]+)"')
+# calamine may size a sheet by its <dimension>, which in a piece would be the whole sheet's.
+_DIMENSION = re.compile(rb"<dimension\s[^>]*/>")
+_SHEETS = re.compile(rb"<sheets>.*?</sheets>", re.DOTALL)
+_RELATIONSHIPS_NS = b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+_WORKBOOK = "xl/workbook.xml"
+_WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+_CONTENT_TYPES = "[Content_Types].xml"
+_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_WORKSHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"[^>]*><f[ >/]')
+_DONE = object()
+
+
+def column_index(letters: bytes) -> int:
+    index = 0
+    for byte in letters:
+        index = index * 26 + byte - 64
+    return index - 1
+
+
+def scan_formulas(data: bytes, start: int, end: int) -> dict[int, set[int]]:
+    """{Excel row: {absolute 0-based columns}} of the cells holding a formula in a sheet's XML."""
+    cells: dict[int, set[int]] = {}
+    first = data.find(b"<f", start, end)
+    if first < 0:
+        return cells
+    for match in FORMULA_CELL.finditer(data, max(start, first - 512), end):
+        cells.setdefault(int(match.group(2)), set()).add(column_index(match.group(1)))
+    return cells
+
+
+def _cuts(data: bytes, start: int, end: int) -> list[int] | None:
+    """Where the pieces of the rows between ``start`` and ``end`` begin (and ``end``), or None."""
+    cuts = [start]
+    size = FIRST_PIECE_BYTES
+    while (at := data.find(_ROW, cuts[-1] + size, end)) >= 0:
+        if _ROW_NUMBER.search(data, at, data.find(b">", at, end)) is None:
+            return None  # a row that does not say its number: calamine would number its piece from 1
+        cuts.append(at)
+        size = min(PIECE_BYTES, 4 * size)  # growing: the rows checked first are written first
+    return [*cuts, end] if len(cuts) > 1 else None
+
+
+def _last_row(data: bytes, start: int, end: int) -> int | None:
+    """The number of the last row with a value (<v> or an inline string): where a whole sheet ends."""
+    value = max(data.rfind(b"<v>", start, end), data.rfind(b"<is>", start, end))
+    last = data.rfind(_ROW, start, value) if value >= 0 else -1
+    found = _ROW_NUMBER.search(data, last, data.find(b">", last, end)) if last >= 0 else None
+    return int(found.group(1)) if found else None
+
+
+def _workbook_parts(parts: dict[str, bytes], count: int) -> dict[str, bytes] | None:
+    """The workbook, its relationships and content types listing ``count`` piece sheets; None if they cannot."""
+    workbook, rels, types = (parts.get(name) for name in (_WORKBOOK, _WORKBOOK_RELS, _CONTENT_TYPES))
+    if workbook is None or rels is None or _RELATIONSHIPS_NS not in workbook or b"</Relationships>" not in rels:
+        return None
+    if len(_SHEETS.findall(workbook)) != 1:
+        return None
+    sheets = "".join(f'<sheet name="p{k}" sheetId="{k + 1}" r:id="linliPiece{k}"/>' for k in range(count))
+    links = "".join(
+        f'<Relationship Id="linliPiece{k}" Type="{_WORKSHEET_REL}" Target="worksheets/linli_piece{k}.xml"/>'
+        for k in range(count)
+    )
+    out = {
+        _WORKBOOK: _SHEETS.sub(f"<sheets>{sheets}</sheets>".encode(), workbook),
+        _WORKBOOK_RELS: rels.replace(b"</Relationships>", f"{links}</Relationships>".encode()),
+    }
+    if types is not None and b"</Types>" in types:
+        overrides = "".join(
+            f'<Override PartName="/xl/worksheets/linli_piece{k}.xml" ContentType="{_WORKSHEET}"/>' for k in range(count)
+        )
+        out[_CONTENT_TYPES] = types.replace(b"</Types>", f"{overrides}</Types>".encode())
+    return out
+
+
+class SheetPieces:
+    """A worksheet cut into sheets of a few thousand rows each; ``cut`` says whether it could be."""
+
+    def __init__(self, path: str, member: str) -> None:
+        self.cut = False
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read(member)
+            # The workbook's other parts; the other worksheets (and pictures) are never read.
+            parts = {
+                info.filename: archive.read(info)
+                for info in archive.infolist()
+                if not info.filename.startswith(("xl/worksheets/", "xl/media/"))
+            }
+        start = data.find(_SHEET_DATA)
+        end = data.rfind(_SHEET_DATA_END)
+        if start < 0 or end < start:
+            return
+        start += len(_SHEET_DATA)
+        last_row = _last_row(data, start, end)
+        cuts = _cuts(data, start, end)
+        if last_row is None or cuts is None:
+            return
+        rewritten = _workbook_parts(parts, len(cuts) - 1)
+        if rewritten is None:
+            return
+        parts.update(rewritten)
+        self.last_row = last_row
+        self.formulas = scan_formulas(data, start, end)
+        self.count = len(cuts) - 1
+        self._workbook = self._write(data, start, end, cuts, parts)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_PIECES)
+        self._stop = threading.Event()
+        self.cut = True
+
+    @staticmethod
+    def _write(data: bytes, start: int, end: int, cuts: list[int], parts: dict[str, bytes]) -> Any:
+        """The pieces as sheets of a temporary workbook (stored, not compressed), opened by calamine."""
+        head = _DIMENSION.sub(b"", data[:start], count=1)
+        tail = data[end:]
+        rows = memoryview(data)
+        handle, name = tempfile.mkstemp(prefix="linli-roster-", suffix=".xlsx")  # readable by us only
+        try:
+            with os.fdopen(handle, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
+                for part, body in parts.items():
+                    archive.writestr(part, body)
+                for k in range(len(cuts) - 1):
+                    body = b"".join((head, rows[cuts[k] : cuts[k + 1]], tail))
+                    archive.writestr(f"xl/worksheets/linli_piece{k}.xml", body)
+            return CalamineWorkbook.from_path(name)
+        finally:
+            os.unlink(name)  # calamine keeps the file open; the rows it holds (personal data) leave no file behind
+
+    def first(self) -> Any:
+        """The first piece as a calamine sheet; the others start being parsed in the background."""
+        sheet = self._workbook.get_sheet_by_index(0)
+        # The thread holds the queue, not this object: when nobody can read the rows any more, this object
+        # goes, and its finalizer stops the thread.
+        work = (self._workbook, self.count, self._queue, self._stop)
+        threading.Thread(target=_produce, args=work, daemon=True, name="roster-pieces").start()
+        weakref.finalize(self, self._stop.set)
+        return sheet
+
+    def rows(self, col_offset: int, following: int) -> Iterator[tuple[int, list[Any]]]:
+        """(Excel row number, cells) of the pieces after the first, aligned on ``col_offset`` as the first
+        piece's rows are; the rows between two pieces' cells are given as empty, as a whole sheet gives them.
+
+        ``following`` is the number of the row after the first piece's last row.
+        """
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                start, rows = item
+                if start is None:
+                    continue
+                number = start[0] + 1
+                while following < number:
+                    yield following, []
+                    following += 1
+                shift = start[1] - col_offset
+                for cells in rows:
+                    if shift > 0:
+                        cells = [*[""] * shift, *cells]
+                    elif shift < 0:
+                        cells = cells[-shift:]  # columns left of the header's: none is a roster column
+                    yield number, cells
+                    number += 1
+                following = number
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop parsing (the rows were read, or are no longer wanted)."""
+        self._stop.set()
+
+
+def _put(pieces: queue.Queue[Any], stop: threading.Event, item: Any) -> None:
+    while not stop.is_set():
+        try:
+            pieces.put(item, timeout=0.2)
+            return
+        except queue.Full:
+            continue
+
+
+def _produce(workbook: Any, count: int, pieces: queue.Queue[Any], stop: threading.Event) -> None:
+    """Parse pieces 1 … count - 1 in turn and queue them (calamine lets go of the GIL while it parses)."""
+    try:
+        for number in range(1, count):
+            if stop.is_set():
+                return
+            sheet = workbook.get_sheet_by_index(number)
+            # to_python starts at the piece's first cell; iter_rows would yield every row above it, empty.
+            _put(pieces, stop, (sheet.start, sheet.to_python()))
+    except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+        _put(pieces, stop, exc)
+    finally:
+        _put(pieces, stop, _DONE)
+        workbook.close()
