@@ -363,6 +363,9 @@ class HouseholdGateState(InCompound):
     """Where a household is now, from the latest of its scans by device time (order-independent)."""
 
     SCOPE_LOOKUPS: ClassVar[dict[str, str]] = HOUSEHOLD_LOOKUPS
+    # No index of its own: state_out_idx (compound, out_since) leads with it (one index less to keep
+    # on every allowed scan, whose update changes out_since and so cannot be a HOT update).
+    compound = models.ForeignKey(Compound, models.CASCADE, related_name="+", verbose_name=_("小区"), db_index=False)
     household = models.OneToOneField(
         Household, models.CASCADE, primary_key=True, related_name="gate_state", verbose_name=_("户")
     )

@@ -886,7 +886,7 @@ def _fever_alerts(scans: Iterable[GateScan]) -> None:
 # The online scan's fast path on PostgreSQL (docs/gate.md, "The scan path")
 #
 # A household's QR pass, verified here, is decided and stored in one call: ``gate_scan_online``
-# (migration 0004) checks the bearer token when there is one, reads the checkpoint and its rules,
+# (migrations 0004 and 0006) checks the bearer token when there is one, reads the checkpoint and its rules,
 # admits the caller (the API's accepting case), locks the household, reads its pass, outings, hold
 # and state, decides as :func:`decide` does, and writes the scan, the state and the alerts. One
 # statement is its own transaction (a savepoint inside a caller's). It is a prepared statement on
@@ -903,19 +903,6 @@ _ONLINE_SQL = (
 )
 # Status of gate_scan_online: what it did.
 STORED, DUPLICATE, BAD_TOKEN, NO_CHECKPOINT, NO_RULES, NOT_ADMITTED = range(6)
-_USER_FIELDS = (
-    "id",
-    "is_superuser",
-    "role",
-    "street_id",
-    "community_id",
-    "grid_id",
-    "compound_id",
-    "building_id",
-    "unit_id",
-    "household_id",
-    "checkpoint_id",
-)
 _SCAN_ROLES = ",".join(sorted(str(role) for role in GATE_ROLES))
 _DIRECTIONS = frozenset(Direction.values)
 # gate_scan_online's p_texts and p_words, per language (see _scan_texts).
@@ -1009,18 +996,19 @@ def scan_online(
     user: Any = None,
     key_hash: str | None = None,
     checkpoint: Checkpoint | None = None,
-    admit: Any = None,
+    admit: bool = False,
     now: datetime.datetime | None = None,
 ) -> ScanResult | None:
     """:func:`scan_record` of a household's QR pass on PostgreSQL, in one call; None when this scan
     is not one the fast path takes (the caller then takes the Python path; nothing was written).
 
     The caller is ``user``, or the owner of the bearer token whose hash is ``key_hash`` (checked in
-    the same call). ``admit(user, checkpoint)`` — the API's scope check — is called with what the
-    call read (user None: the token is not valid; checkpoint None: missing or inactive) and refuses
-    by raising. The call itself writes only for a caller that ``admit`` accepts (its accepting case
-    is in the function: ``test_scan_api_paths`` holds the two to the same answers for every persona);
-    when the call did not admit the caller, nothing is written and ``admit`` gives the refusal.
+    the same call). With ``admit``, the call writes only for a caller that the API's scope check
+    (``api_checkpoint.checkpoint_for``, scanning) lets scan there — its accepting case is in the
+    function, and ``test_scan_paths``/``test_scan_api_paths`` hold the two to the same answers for
+    every persona; for any other caller (a token that does not hold, a missing or inactive
+    checkpoint, out of scope) it writes nothing and answers None, and the API refuses through the
+    Python path as before.
     ``checkpoint`` is accepted for the callers' convenience: the call reads the checkpoint itself.
     """
     if data.direction not in _DIRECTIONS or not fast_path_applies(data):
@@ -1041,11 +1029,9 @@ def _scan_online(
     payload: passes.Payload,
     user: Any,
     key_hash: str | None,
-    admit: Any,
+    admit: bool,
     now: datetime.datetime,
 ) -> ScanResult | None:
-    from linli.accounts.models import User
-
     local = quota.local(data.device_time)
     texts, words = _scan_texts()
     fever = quota.is_fever(data.temperature)
@@ -1072,7 +1058,7 @@ def _scan_online(
             user_ids,
             role,
             superuser,
-            admit is not None,
+            admit,
             _SCAN_ROLES,
             now - LAST_USED_RESOLUTION,
             now,
@@ -1098,42 +1084,25 @@ def _scan_online(
             str(quota.local_zone()),
         ],
     )
-    status = row[0]
-    if key_hash is not None:
-        user = None if status == BAD_TOKEN else prepared.loaded(User, dict(zip(_USER_FIELDS, row[1:12], strict=True)))
-    found = None
-    if status not in (BAD_TOKEN, NO_CHECKPOINT):
-        street_id, community_id, grid_id, compound_id = row[12:16]
-        found = prepared.loaded(
-            Checkpoint,
-            {
-                "id": checkpoint_id,
-                "is_active": True,
-                "street_id": street_id,
-                "community_id": community_id,
-                "grid_id": grid_id,
-                "compound_id": compound_id,
-            },
-        )
-    if admit is not None:
-        admit(user, found)
+    status, guard_id, street_id, community_id, grid_id, compound_id = row[:6]
     if status == DUPLICATE:
         # The uuid was stored before (nothing was written now): the first scan's answer.
         return _stored_result(GateScan.objects.get(uuid=data.uuid), duplicate=True)
     if status != STORED:
-        return None  # the Python path answers (a missing checkpoint, no rules yet, admitted after all)
-    scan_id, household_id, pass_id, verdict, reason, message, period, next_out_at, address, ids, names = row[16:27]
-    assert found is not None
+        # Nothing was written: a token that does not hold, a missing or inactive checkpoint, a caller
+        # the call did not admit, no rules yet. The Python path answers (and refuses as it does).
+        return None
+    scan_id, household_id, pass_id, verdict, reason, message, period, next_out_at, address, ids, names = row[6:]
     scan = prepared.loaded(
         GateScan,
         {
             "id": scan_id,
             "uuid": data.uuid,
             "checkpoint_id": checkpoint_id,
-            "street_id": found.street_id,
-            "community_id": found.community_id,
-            "grid_id": found.grid_id,
-            "compound_id": found.compound_id,
+            "street_id": street_id,
+            "community_id": community_id,
+            "grid_id": grid_id,
+            "compound_id": compound_id,
             "household_id": household_id,
             "household_pass_id": pass_id,
             "ticket_id": None,
@@ -1142,7 +1111,7 @@ def _scan_online(
             "direction": data.direction,
             "device_time": data.device_time,
             "received_at": now,
-            "guard_id": user.pk if getattr(user, "is_authenticated", False) else None,
+            "guard_id": guard_id,
             "temperature": data.temperature,
             "mask": data.mask,
             "health_code": data.health_code or "",

@@ -161,3 +161,43 @@ def test_bundle_knows_revoked_numbers_and_collected_tickets(gate: Gate) -> None:
     assert old.number in bundle["revoked_numbers"] and old.number not in bundle["numbers"]
     assert bundle["households"][str(gate.household.pk)]["tickets_collected"] == [period.isoformat()]
     assert bundle["numbers"][ticket.number] == ticket.token
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["not json", "not an object", "missing uuid", "bad direction", "checkpoint not a number", "no bearer"],
+)
+def test_malformed_scans_get_ninjas_answers(gate: Gate, case: str) -> None:
+    """A bearer-token scan is answered before ninja parses it only when it parses as it is: anything
+    malformed gets ninja's own answer (400, 422, 401) and stores nothing."""
+    api = client(gate.personas.gate_guard)
+    path, expected = url(gate, "scan"), 422
+    body: Any = scan_body(gate)
+    if case == "not json":
+        body, expected = '{"uuid": ', 400
+    elif case == "not an object":
+        body = [scan_body(gate)]
+    elif case == "missing uuid":
+        del body["uuid"]
+    elif case == "bad direction":
+        body["direction"] = "sideways"
+    elif case == "checkpoint not a number":
+        path = path.replace(f"/{gate.checkpoint.pk}/", f"/{gate.checkpoint.pk}x/")
+    else:
+        api, expected = Client(HTTP_AUTHORIZATION="Token abc"), 401
+    response = api.post(path, body, content_type="application/json")
+    assert response.status_code == expected, response.content
+    if expected == 422:
+        assert response.json()["detail"] == "请求数据格式不正确，请检查后重试"
+        assert response.json()["errors"]
+    assert not GateScan.objects.exists()
+
+
+def test_guard_scans_online_by_session(gate: Gate) -> None:
+    """The checkpoint page's own requests (the session's cookie, no bearer token) take ninja's way."""
+    api = Client()
+    api.force_login(gate.personas.gate_guard)
+    response = api.post(url(gate, "scan"), scan_body(gate), content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json()["verdict"] == "allowed"
+    assert GateScan.objects.get().guard == gate.personas.gate_guard

@@ -1,5 +1,5 @@
-"""The online scan's two paths agree: PostgreSQL's fast path (two calls to the functions of migration
-0003) and the Python path (the reference, and the only one on SQLite) give the same answers and
+"""The online scan's two paths agree: PostgreSQL's fast path (one call to ``gate_scan_online``,
+migration 0006) and the Python path (the reference, and the only one on SQLite) give the same answers and
 store the same rows, scenario by scenario; the API's scope check on the fast path answers as
 ``checkpoint_for`` does."""
 
@@ -13,14 +13,16 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.http import Http404
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from ninja.errors import HttpError
 
 from linli.gate import services
-from linli.gate.api_checkpoint import in_scope
+from linli.gate.api_checkpoint import checkpoint_for
 from linli.gate.choices import AlertKind, Direction, HoldReason, QuotaMode, Reason, RiskLevel, Verdict
-from linli.gate.models import Checkpoint, GateAlert, GateRules, GateScan, HouseholdGateState, HouseholdPass
+from linli.gate.models import GateAlert, GateRules, GateScan, HouseholdGateState, HouseholdPass
 from linli.gate.tests.conftest import Gate, at
-from linli.lib import scope
 from linli.registry.choices import HealthCode
 
 pytestmark = pytest.mark.django_db
@@ -342,12 +344,10 @@ def test_function_literals_match_the_choices() -> None:
 
 
 def test_fast_path_models_have_no_init_receivers() -> None:
-    """The fast path builds its User, Checkpoint and GateScan without ``__init__`` (linli.lib.prepared.loaded)."""
+    """The fast path builds its GateScan without ``__init__`` (linli.lib.prepared.loaded)."""
     from django.db.models.signals import post_init, pre_init
 
-    from linli.accounts.models import User
-
-    for model in (User, Checkpoint, GateScan):
+    for model in (GateScan,):
         assert not pre_init.has_listeners(model) and not post_init.has_listeners(model)
 
 
@@ -366,16 +366,37 @@ def test_verified_pass_cache_forgets_a_replaced_key(gate: Gate) -> None:
     assert services._household_payload(token) is None
 
 
-def test_in_memory_scope_matches_the_scope_module(gate: Gate) -> None:
+@pytest.mark.skipif(not POSTGRES, reason="the fast path is PostgreSQL's")
+def test_the_fast_path_stores_only_for_callers_checkpoint_for_admits(gate: Gate) -> None:
+    """``gate_scan_online``'s admission (the API's scope check, in SQL) against ``checkpoint_for``:
+    every persona at checkpoints of its own compound, of other compounds and grids, and a guard at a
+    checkpoint other than its own. An admitted caller's scan is stored; anyone else's writes nothing
+    (the API then refuses through ``checkpoint_for``)."""
     tree = gate.personas.tree
     checkpoints = [
         gate.checkpoint,
+        services.checkpoint_create(compound=tree.p1, name="西门"),
         services.checkpoint_create(compound=tree.p2, name="北门"),
         services.checkpoint_create(compound=tree.p3, name="南门"),
     ]
-    users = [*gate.personas.all_staff(), gate.personas.resident, gate.personas.supplier, gate.personas.admin]
+    users = [*gate.personas.all_staff(), gate.personas.resident, gate.personas.admin]
+    factory = RequestFactory()
+    admitted = 0
     for user in users:
         for checkpoint in checkpoints:
-            qs = Checkpoint.objects.filter(pk=checkpoint.pk)
-            assert in_scope(checkpoint, user, editable=False) == scope.visible(qs, user).exists(), user
-            assert in_scope(checkpoint, user, editable=True) == scope.editable(qs, user).exists(), user
+            request = factory.post("/")
+            request.user = user
+            try:
+                checkpoint_for(request, checkpoint.pk, scanning=True)
+                expected = True
+            except (HttpError, Http404):
+                expected = False
+            data = services.ScanInput(
+                uuid=uuid.uuid4(), credential=gate.household_pass.token, direction="in", device_time=at(23, 9)
+            )
+            before = GateScan.objects.count()
+            result = services.scan_online(checkpoint.pk, data, user=user, admit=True, now=NOW)
+            assert (result is not None) == expected, (user, checkpoint.name)
+            assert GateScan.objects.count() == before + expected, (user, checkpoint.name)
+            admitted += expected
+    assert 0 < admitted < len(users) * len(checkpoints)
