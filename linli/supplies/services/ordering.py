@@ -354,7 +354,7 @@ def _place(
             and not proxy
             and connection.get_autocommit()
             and all(offers[row.offer_id].buckets > 1 for row in rows)
-            and _insert_pg(order, rows, remember, offers, at_once=True) is not None
+            and _insert_pg(order, rows, remember)
         ):
             # The whole order in one statement, its own commit: no BEGIN and COMMIT round trips.
             for row in rows:
@@ -363,32 +363,24 @@ def _place(
             order.lines_cache = rows  # type: ignore[attr-defined]
             return order
         with transaction.atomic():
-            taken: set[int] | None = set()
-            if normal and pg:
-                # Order, lines, idempotency row and the stock of every line that one free bucket
-                # can serve, in one statement: one round trip, and a hot bucket's row lock is held
-                # only for that statement and the commit.
-                taken = _insert_pg(order, rows, remember, offers)
-            else:
-                order.save(force_insert=True)
-                for row in rows:
-                    row.order = order
-                if normal:
-                    OrderLine.objects.bulk_create(rows)
-                    _remember(order, rows, remember)
-            order.window = window
+            # The stock first, then the order: a transaction holding this household's new order (its
+            # entry in the one-live-order index) never waits for a bucket, so it cannot close a
+            # circle with a one-statement order (here, or services/rush.py) that holds a bucket and
+            # waits on that entry.
             for row in rows:
-                if taken and row.offer_id in taken:
-                    row.from_reserved = 0
-                    continue
                 offer = offers[row.offer_id]
                 from_reserved = _take(offer, row.quantity, priority=priority)
                 if from_reserved is None:
+                    if _live_order_exists(window.pk, household.pk):
+                        raise refuse(_("本户在该窗口已有订单；如需修改，请先取消原订单"), "duplicate")
                     raise refuse(_("「%(name)s」已售罄或库存不足") % {"name": offer.name}, "sold_out", offer=offer.pk)
                 row.from_reserved = from_reserved
-            if not normal:
-                OrderLine.objects.bulk_create(rows)
-                _remember(order, rows, remember)
+            order.save(force_insert=True)
+            for row in rows:
+                row.order = order
+            OrderLine.objects.bulk_create(rows)
+            _remember(order, rows, remember)
+            order.window = window
             if proxy:
                 audit_record(
                     actor=actor,
@@ -426,37 +418,27 @@ ORDER_COLUMNS = (
 
 
 @functools.cache
-def _insert_sql(lines: int, spread: int, at_once: bool, remember: bool, touch: bool) -> str:
-    """The statement of :func:`_insert_pg` for its shape (made once per shape: the rush path)."""
+def _insert_sql(lines: int, remember: bool, touch: bool) -> str:
+    """The statement of :func:`_insert_pg` for its shape (made once per shape)."""
     quote = connection.ops.quote_name
     order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
     key_table, bucket_table = quote(IdempotencyKey._meta.db_table), quote(OfferBucket._meta.db_table)
     columns = ", ".join(ORDER_COLUMNS)
     placeholders = ", ".join(["%s"] * len(ORDER_COLUMNS))
-
-    def free_bucket(offer: str = "%s", quantity: str = "%s") -> str:
-        """A random general bucket of ``offer`` holding ``quantity``, locked unless another order has it."""
-        return (
-            f"SELECT id FROM {bucket_table} WHERE offer_id = {offer} AND NOT reserved AND remaining >= {quantity} "
-            "ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED"
-        )
-
-    parts: list[str] = []
-    if at_once:
-        # Every line's free bucket is locked first (c); they are all taken (b) only when every
-        # line found one, and the order is written (o) only when they were.
-        values = ", ".join(["(%s::integer, %s::integer)"] * lines)
-        parts += [
-            f"c AS (SELECT v.quantity, ({free_bucket('v.offer_id', 'v.quantity')}) "
-            f"AS bucket_id FROM (VALUES {values}) AS v (offer_id, quantity))",
-            f"b AS (UPDATE {bucket_table} SET remaining = remaining - c.quantity FROM c "
-            f"WHERE {bucket_table}.id = c.bucket_id AND NOT EXISTS (SELECT 1 FROM c WHERE c.bucket_id IS NULL) "
-            "RETURNING 1)",
-            f"o AS (INSERT INTO {order_table} ({columns}) SELECT {placeholders} "
-            "WHERE (SELECT count(*) FROM b) = %s RETURNING id)",
-        ]
-    else:
-        parts.append(f"o AS (INSERT INTO {order_table} ({columns}) VALUES ({placeholders}) RETURNING id)")
+    # Every line's free bucket (a random general bucket holding its units that no other order has
+    # locked) is locked first (c); they are all taken (b) only when every line found one, and the
+    # order is written (o) only when they were.
+    values = ", ".join(["(%s::integer, %s::integer)"] * lines)
+    parts = [
+        f"c AS (SELECT v.quantity, (SELECT id FROM {bucket_table} WHERE offer_id = v.offer_id AND NOT reserved "
+        "AND remaining >= v.quantity ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        f"AS bucket_id FROM (VALUES {values}) AS v (offer_id, quantity))",
+        f"b AS (UPDATE {bucket_table} SET remaining = remaining - c.quantity FROM c "
+        f"WHERE {bucket_table}.id = c.bucket_id AND NOT EXISTS (SELECT 1 FROM c WHERE c.bucket_id IS NULL) "
+        "RETURNING 1)",
+        f"o AS (INSERT INTO {order_table} ({columns}) SELECT {placeholders} "
+        "WHERE (SELECT count(*) FROM b) = %s RETURNING id)",
+    ]
     values = ", ".join(["(%s::integer, %s::integer, %s::numeric, %s::numeric)"] * lines)
     parts.append(
         f"l AS (INSERT INTO {line_table} (order_id, offer_id, quantity, from_reserved, price, amount, short) "
@@ -471,42 +453,25 @@ def _insert_sql(lines: int, spread: int, at_once: bool, remember: bool, touch: b
         if touch:
             token_table = quote(ApiToken._meta.db_table)
             parts.append(f"t AS (UPDATE {token_table} SET last_used_at = %s WHERE id = %s AND EXISTS (SELECT FROM o))")
-    if not at_once:
-        for n in range(spread):
-            parts.append(
-                f"b{n} AS (UPDATE {bucket_table} SET remaining = remaining - %s "
-                f"WHERE id = ({free_bucket()}) RETURNING 1)"
-            )
-    took = "" if at_once else "".join(f", EXISTS (SELECT 1 FROM b{n})" for n in range(spread))
-    return f"WITH {', '.join(parts)} SELECT id{took} FROM o"
+    return f"WITH {', '.join(parts)} SELECT id FROM o"
 
 
-def _insert_pg(
-    order: Order, rows: list[OrderLine], remember: Remember | None, offers: dict[int, Offer], *, at_once: bool = False
-) -> set[int] | None:
-    """Insert the order, its lines (nothing from reserved buckets) and the idempotency row, touch the
-    API token (``remember.touch_token``) and take each line's units from one random free bucket of
-    its offer (as :func:`_take_whole`), all in one statement. Sets ``order.pk`` and each line's
-    ``order_id``. A unique violation (a live order of the household, or the key answered already)
-    raises ``IntegrityError`` as the ORM's would.
-
-    Returns the offers whose units were taken (the caller takes the others, or refuses). With
-    ``at_once`` (every offer has several buckets) the statement is all or nothing: when a line finds
-    no free bucket holding its units, nothing is taken or written and the answer is None — so it
-    can run on its own, outside a transaction, as its own commit.
+def _insert_pg(order: Order, rows: list[OrderLine], remember: Remember | None) -> bool:
+    """All or nothing, in one statement (so it can run outside a transaction, as its own commit):
+    take each line's units from one random free bucket of its offer (as :func:`_take_whole`), and
+    insert the order, its lines (nothing from reserved buckets) and the idempotency row, and touch
+    the API token (``remember.touch_token``). False when a line finds no free bucket holding its
+    units: nothing was taken or written. Sets ``order.pk`` and each line's ``order_id``. A unique
+    violation (a live order of the household, or the key answered already) raises
+    ``IntegrityError`` as the ORM's would.
     """
     order.created_at = timezone.now()
-    # Offers with one bucket are taken by _take's plain conditional UPDATE afterwards.
-    spread = rows if at_once else [row for row in rows if offers[row.offer_id].buckets > 1]
     touch = remember.touch_token if remember is not None else None
-    sql = _insert_sql(len(rows), len(spread), at_once, remember is not None, touch is not None)
+    sql = _insert_sql(len(rows), remember is not None, touch is not None)
     params: list[Any] = []
-    if at_once:
-        for row in rows:
-            params += [row.offer_id, row.quantity]
-        params += [getattr(order, column) for column in ORDER_COLUMNS] + [len(rows)]
-    else:
-        params += [getattr(order, column) for column in ORDER_COLUMNS]
+    for row in rows:
+        params += [row.offer_id, row.quantity]
+    params += [getattr(order, column) for column in ORDER_COLUMNS] + [len(rows)]
     for row in rows:
         params += [row.offer_id, row.quantity, row.price, row.amount]
     if remember is not None:
@@ -514,21 +479,15 @@ def _insert_pg(
         params += [remember.user_id, remember.key, remember.request_hash, template, order.created_at]
         if touch is not None:
             params += [order.created_at, touch]
-    if not at_once:
-        for row in spread:
-            params += [row.quantity, row.offer_id, row.quantity]
     found = next(iter(prepared.fetch(sql, params)), None)
     if found is None:
-        assert at_once  # otherwise the INSERT returns its row, or raises
-        return None
+        return False
     order.pk = found[0]
     order._state.adding = False
     order._state.db = connection.alias
     for row in rows:
         row.order_id = order.pk
-    if at_once:
-        return {row.offer_id for row in rows}
-    return {row.offer_id for row, ok in zip(spread, found[1:], strict=True) if ok}
+    return True
 
 
 def _live_order_exists(window_id: int, household_id: int) -> bool:

@@ -27,14 +27,14 @@ pytestmark = [
 
 
 @pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, Any]]:
-    """Every ``_insert_pg`` call: (at_once, what it answered)."""
-    calls: list[tuple[bool, Any]] = []
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """What every ``_insert_pg`` call answered (True: written, False: nothing written)."""
+    calls: list[bool] = []
     real = ordering._insert_pg
 
-    def spy(*args: Any, at_once: bool = False) -> Any:
-        answer = real(*args, at_once=at_once)
-        calls.append((at_once, answer))
+    def spy(*args: Any) -> Any:
+        answer = real(*args)
+        calls.append(answer)
         return answer
 
     monkeypatch.setattr(ordering, "_insert_pg", spy)
@@ -57,12 +57,10 @@ def place(personas: Personas, window: OrderWindow, *lines: tuple[int, int]) -> O
     )
 
 
-def test_an_order_every_bucket_can_serve_is_one_statement(
-    personas: Personas, statements: list[tuple[bool, Any]]
-) -> None:
+def test_an_order_every_bucket_can_serve_is_one_statement(personas: Personas, statements: list[bool]) -> None:
     window, (veg, eggs) = window_with(personas, 标准蔬菜包=40, 鸡蛋=40)  # 10 per bucket
     order = place(personas, window, (veg.pk, 2), (eggs.pk, 3))
-    assert [at_once for at_once, _answer in statements] == [True]
+    assert statements == [True]
     assert (left(veg), left(eggs)) == (38, 37)
     assert sorted(OrderLine.objects.filter(order=order).values_list("offer_id", "quantity", "from_reserved")) == [
         (veg.pk, 2, 0),
@@ -71,17 +69,16 @@ def test_an_order_every_bucket_can_serve_is_one_statement(
 
 
 def test_a_line_no_single_bucket_holds_falls_back_to_the_transaction(
-    personas: Personas, statements: list[tuple[bool, Any]]
+    personas: Personas, statements: list[bool]
 ) -> None:
     window, (veg, eggs) = window_with(personas, 标准蔬菜包=40, 鸡蛋=8)  # eggs: 2 per bucket
     order = place(personas, window, (veg.pk, 1), (eggs.pk, 5))
-    assert statements[0] == (True, None)  # nothing written
-    assert [at_once for at_once, _answer in statements[1:]] == [False]
+    assert statements == [False]  # nothing written; the transaction took the stock, then wrote the order
     assert (left(veg), left(eggs)) == (39, 3)
     assert Order.objects.filter(pk=order.pk).exists() and Order.objects.count() == 1
 
 
-def test_a_sold_out_line_takes_nothing_of_the_others(personas: Personas, statements: list[tuple[bool, Any]]) -> None:
+def test_a_sold_out_line_takes_nothing_of_the_others(personas: Personas, statements: list[bool]) -> None:
     window, (veg, eggs) = window_with(personas, 标准蔬菜包=40, 鸡蛋=4)
     with pytest.raises(ValidationError) as refused:
         place(personas, window, (veg.pk, 1), (eggs.pk, 5))
@@ -90,7 +87,7 @@ def test_a_sold_out_line_takes_nothing_of_the_others(personas: Personas, stateme
     assert not Order.objects.exists() and not OrderLine.objects.exists()
 
 
-def test_a_second_live_order_is_refused_as_a_duplicate(personas: Personas, statements: list[tuple[bool, Any]]) -> None:
+def test_a_second_live_order_is_refused_as_a_duplicate(personas: Personas, statements: list[bool]) -> None:
     window, (veg, _eggs) = window_with(personas, 标准蔬菜包=40, 鸡蛋=40)
     place(personas, window, (veg.pk, 1))
     with pytest.raises(ValidationError) as refused:
