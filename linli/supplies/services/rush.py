@@ -33,10 +33,17 @@ from linli.lib.apiauth import LAST_USED_RESOLUTION
 from linli.registry.models import Household
 from linli.supplies.choices import OrderStatus, PaymentMode, Priority, WindowStatus
 from linli.supplies.models import IdempotencyKey, Offer, OfferBucket, Order, OrderLine, OrderWindow
-from linli.supplies.services.ordering import KEY_MAX_LENGTH, MAX_LINES, MAX_QUANTITY, request_hash, sql_literal
+from linli.supplies.services.ordering import (
+    HOUSEHOLD_PLACE,
+    KEY_MAX_LENGTH,
+    MAX_LINES,
+    MAX_QUANTITY,
+    request_hash,
+    sql_literal,
+)
 
 PAYMENT_MODES = frozenset(PaymentMode.values)
-PLACES = ("street_id", "community_id", "grid_id", "compound_id", "building_id", "unit_id")
+PLACES = HOUSEHOLD_PLACE[1:]  # the household's places in the tree, street to unit
 
 
 @functools.cache

@@ -81,27 +81,7 @@ def stored(order_id: int) -> dict[str, Any]:
     lines = list(order.lines.order_by("offer_id").values("offer_id", "quantity", "from_reserved", "price", "amount"))
     key = IdempotencyKey.objects.get(response__id=order_id)
     return {
-        "order": {
-            field: getattr(order, field)
-            for field in (
-                "street_id",
-                "community_id",
-                "grid_id",
-                "compound_id",
-                "building_id",
-                "unit_id",
-                "household_id",
-                "window_id",
-                "supplier_id",
-                "status",
-                "priority",
-                "payment_mode",
-                "total",
-                "placed_by_id",
-                "is_proxy",
-                "note",
-            )
-        },
+        "order": {column: getattr(order, column) for column in ordering.ORDER_COLUMNS if column != "created_at"},
         "lines": lines,
         "shorts": list(order.lines.values_list("short", flat=True)),
         "key": (key.user_id, key.status_code, key.request_hash, key.response),
