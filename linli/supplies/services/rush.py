@@ -88,9 +88,12 @@ WITH t AS (
   WHERE w.id = %(window)s AND w.status = {sql_literal(WindowStatus.PUBLISHED.value)}
     AND w.opens_at <= now() AND now() < w.cutoff_at AND w.community_id = h.community_id
 ), v AS (
+  -- Each line's offer by its primary key (OFFSET 0 keeps the window's condition out of the lookup:
+  -- given it, the planner may read every offer of the window, 200 of them in a large one).
   SELECT v.offer_id, v.quantity, o.price, o.price * v.quantity AS amount
-  FROM w, unnest(%(offers)s, %(quantities)s) AS v (offer_id, quantity)
-  JOIN {table[Offer]} o ON o.id = v.offer_id
+  FROM w, unnest(%(offers)s, %(quantities)s) AS v (offer_id, quantity),
+  LATERAL (SELECT window_id, price, per_household_limit, buckets FROM {table[Offer]}
+           WHERE id = v.offer_id OFFSET 0) o
   WHERE o.window_id = w.id AND o.buckets > 1
     AND (o.per_household_limit IS NULL OR v.quantity <= o.per_household_limit)
 ), ok AS (
