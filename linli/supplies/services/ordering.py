@@ -642,21 +642,28 @@ def sql_literal(value: str) -> str:
     return f"'{value}'"
 
 
+def priority_sql(household: str) -> tuple[str, str]:
+    """SQL of :func:`_sealed` and :func:`_isolated` for the household row ``household`` (an alias):
+    (sealed, isolated) as EXISTS expressions, the constants written in."""
+    sealed = connection.ops.quote_name(SealedHousehold._meta.db_table)
+    quarantine = connection.ops.quote_name(QuarantineOrder._meta.db_table)
+    home = ", ".join(sql_literal(place) for place in sorted(HOME_PLACES))
+    return (
+        f"EXISTS (SELECT 1 FROM {sealed} s WHERE s.household_id = {household}.id AND s.active)",
+        f"EXISTS (SELECT 1 FROM {quarantine} q WHERE q.household_id = {household}.id "
+        f"AND q.status = {sql_literal(QuarantineStatus.ACTIVE.value)} AND q.place IN ({home}))",
+    )
+
+
 @functools.cache
 def _facts_sql() -> tuple[str, str]:
     """The facts query's pieces: its columns (the quarantine status and home places written in as
     constants: fewer parameters to send) and the join of the window's named offers to ``h``
     (parameters: window id, offer ids)."""
-    table = {
-        model: connection.ops.quote_name(model._meta.db_table)
-        for model in (SealedHousehold, QuarantineOrder, Offer, OrderWindow)
-    }
+    table = {model: connection.ops.quote_name(model._meta.db_table) for model in (Offer, OrderWindow)}
+    sealed, isolated = priority_sql("h")
     columns = (
-        "h.id, h.street_id, h.community_id, h.grid_id, h.compound_id, h.building_id, h.unit_id, "
-        f"EXISTS (SELECT 1 FROM {table[SealedHousehold]} s WHERE s.household_id = h.id AND s.active), "
-        f"EXISTS (SELECT 1 FROM {table[QuarantineOrder]} q WHERE q.household_id = h.id "
-        f"AND q.status = {sql_literal(QuarantineStatus.ACTIVE.value)} "
-        f"AND q.place IN ({', '.join(sql_literal(place) for place in sorted(HOME_PLACES))})), "
+        f"h.id, h.street_id, h.community_id, h.grid_id, h.compound_id, h.building_id, h.unit_id, {sealed}, {isolated}, "
         "o.id, o.name, o.unit, o.price, o.per_household_limit, o.reserved, o.buckets, "
         "w.id, w.community_id, w.supplier_id, w.status, w.opens_at, w.cutoff_at, w.title, w.delivery_on"
     )

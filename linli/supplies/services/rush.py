@@ -25,9 +25,6 @@ from django.db import IntegrityError, connection
 
 from linli.accounts.choices import Role
 from linli.accounts.models import ApiToken, User
-from linli.health.choices import HOME_PLACES
-from linli.health.choices import OrderStatus as QuarantineStatus
-from linli.health.models import QuarantineOrder, SealedHousehold
 from linli.lib import prepared
 from linli.lib.apiauth import LAST_USED_RESOLUTION
 from linli.registry.models import Household
@@ -38,6 +35,7 @@ from linli.supplies.services.ordering import (
     KEY_MAX_LENGTH,
     MAX_LINES,
     MAX_QUANTITY,
+    priority_sql,
     request_hash,
     sql_literal,
 )
@@ -55,8 +53,6 @@ def _sql() -> str:
             ApiToken,
             User,
             Household,
-            SealedHousehold,
-            QuarantineOrder,
             OrderWindow,
             Offer,
             OfferBucket,
@@ -66,7 +62,7 @@ def _sql() -> str:
         )
     }
     placed, normal = sql_literal(OrderStatus.PLACED.value), int(Priority.NORMAL)
-    home = ", ".join(sql_literal(place) for place in sorted(HOME_PLACES))
+    sealed, isolated = priority_sql("h")
     resolution = int(LAST_USED_RESOLUTION.total_seconds())
     places = ", ".join(PLACES)
     return f"""
@@ -79,9 +75,7 @@ WITH t AS (
   SELECT h.id, {", ".join(f"h.{place}" for place in PLACES)}
   FROM t, {table[Household]} h
   WHERE h.id = %(household)s
-    AND NOT EXISTS (SELECT 1 FROM {table[SealedHousehold]} s WHERE s.household_id = h.id AND s.active)
-    AND NOT EXISTS (SELECT 1 FROM {table[QuarantineOrder]} q WHERE q.household_id = h.id
-                    AND q.status = {sql_literal(QuarantineStatus.ACTIVE.value)} AND q.place IN ({home}))
+    AND NOT {sealed} AND NOT {isolated}
 ), w AS (
   SELECT w.id, w.supplier_id
   FROM h, {table[OrderWindow]} w
