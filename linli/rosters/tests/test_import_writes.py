@@ -357,3 +357,27 @@ def test_the_registry_foreign_keys_are_deferred_again_after_an_import(
         orphan.save()
 
     assert Person.objects.filter(name="暂缺户", household=household).exists()
+
+
+def test_rows_are_checked_with_the_cyclic_collector_off_and_it_is_on_again_after(
+    personas: Personas, roster: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from linli.rosters.validation import RowChecker
+
+    seen: list[bool] = []
+    check = RowChecker.check
+
+    def watched(self: RowChecker, number: int, cells: list[Any]) -> Any:
+        seen.append(gc.isenabled())
+        return check(self, number, cells)
+
+    monkeypatch.setattr(RowChecker, "check", watched)
+    assert gc.isenabled()
+
+    job = roster_import(path=roster([person_row(身份证号=make_id_number())]), user=personas.community_worker)
+
+    assert job.status == ImportStatus.DONE, job.errors
+    assert seen == [False]
+    assert gc.isenabled()
