@@ -28,6 +28,7 @@ def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pieces, "SPLIT_BYTES", 0)
     monkeypatch.setattr(pieces, "FIRST_PIECE_BYTES", 2000)
     monkeypatch.setattr(pieces, "PIECE_BYTES", 3000)
+    monkeypatch.setattr(pieces, "FIRST_WORKBOOK_BYTES", 4000)  # and the second workbook holds most of them
 
 
 def _people(count: int, start: int = 0) -> list[list[Any]]:
@@ -61,6 +62,7 @@ def _same_in_pieces(path: Path, monkeypatch: pytest.MonkeyPatch) -> RosterSheet:
         patch.setattr(pieces, "SPLIT_BYTES", 0)
         patch.setattr(pieces, "FIRST_PIECE_BYTES", 2000)
         patch.setattr(pieces, "PIECE_BYTES", 3000)
+        patch.setattr(pieces, "FIRST_WORKBOOK_BYTES", 4000)
         cut, cut_rows = _read(path)
     assert cut._pieces is not None and cut._pieces.count > 3
     assert cut.header == whole.header
@@ -101,7 +103,8 @@ def test_titles_merged_cells_gaps_and_formulas_survive_the_cuts(
     for row in _people(60, start=60):
         sheet.append(row)
     sheet.merge_cells("C50:C80")  # a compound written once over rows in several pieces
-    sheet["R20"] = "=1+1"
+    sheet["R3"] = "=2+2"  # in the first workbook
+    sheet["R20"] = "=1+1"  # in the second
     sheet["R30"] = datetime.date(2022, 4, 1)  # a date: the pieces keep the workbook's styles
     sheet["I31"] = 13700001111  # a phone typed as a number
     for number in range(150, 170):  # rows whose first columns are empty: a piece narrower on the left
@@ -112,7 +115,7 @@ def test_titles_merged_cells_gaps_and_formulas_survive_the_cuts(
     cut = _same_in_pieces(tmp_path / "roster.xlsx", monkeypatch)
 
     assert cut.header.row == 2
-    assert cut.formulas == {20: {17}}
+    assert cut.formulas == {3: {17}, 20: {17}}
 
 
 def test_a_sheet_whose_rows_do_not_say_their_number_is_read_whole(
@@ -233,3 +236,25 @@ def test_a_sheet_that_cannot_be_cut_for_lack_of_room_is_read_whole(
     sheet, rows = _read(roster(_people(120)))
 
     assert sheet._pieces is None and len(rows) == 120
+
+
+def test_no_room_for_the_second_workbook_fails_the_import_and_writes_nothing(
+    personas: Personas, roster: Callable[..., Path], small_pieces: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = roster(_people(150))
+    made = []
+    real_mkstemp = pieces.tempfile.mkstemp
+
+    def room_for_one(*args: Any, **kwargs: Any) -> Any:
+        made.append(1)
+        if len(made) > 1:  # the second workbook, written while the first rows are checked
+            raise OSError(28, "No space left on device")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(pieces.tempfile, "mkstemp", room_for_one)
+
+    job = roster_import(path=path, user=personas.community_worker)
+
+    assert len(made) == 2
+    assert (job.status, job.message) == (ImportStatus.FAILED, "导入失败，没有写入任何数据。请稍后重试或联系管理员")
+    assert not Person.objects.filter(name__startswith="人").exists()
