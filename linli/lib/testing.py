@@ -223,3 +223,13 @@ def build_personas() -> Personas:
         outsider=make_user("outsider", Role.COMMUNITY_WORKER, tree.c2, is_staff=True, display_name="外社区干部"),
         admin=make_user("admin", Role.RESIDENT, None, email="admin@example.org", is_staff=True, is_superuser=True),
     )
+
+
+def qr_texts(image: Any) -> list[str]:
+    """The texts of the QR codes zxing finds in ``image`` (a PIL image), asking for QR codes only:
+    asked for every format, zxing now and then also reads a few digits of a QR's own modules as an
+    ITF barcode (2 of 1,500 random pass texts), which made the label and card tests flaky."""
+    import zxingcpp  # a development dependency: tests only
+
+    only_qr = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    return [result.text for result in zxingcpp.read_barcodes(image, formats=only_qr)]

@@ -19,6 +19,7 @@ from linli.gate import keys, pass_admin, passes, services
 from linli.gate.choices import HoldReason, QuotaMode
 from linli.gate.models import HouseholdPass, OutingTicket
 from linli.gate.tests.conftest import Gate
+from linli.lib.testing import qr_texts
 from linli.registry.models import Household
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +41,9 @@ def decoded_qrs(reader: PdfReader) -> list[str]:
         for image in page.images:
             picture = image.image
             assert picture is not None
-            results = zxingcpp.read_barcodes(picture.convert("L"))
-            assert len(results) == 1, f"one QR per image, got {len(results)}"
-            found.append(results[0].text)
+            texts = qr_texts(picture.convert("L"))
+            assert len(texts) == 1, f"one QR per image, got {len(texts)}"
+            found.append(texts[0])
     return found
 
 

@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import zxingcpp
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
-from linli.lib.testing import Personas
+from linli.lib.testing import Personas, qr_texts
 from linli.supplies.choices import PackageStatus
 from linli.supplies.models import DeliveryRun, Package
 from linli.supplies.tests.test_delivery_fixtures import aggregated
@@ -65,11 +64,7 @@ def test_drop_off_points_and_their_sign(personas: Personas) -> None:
     assert len(reader.pages) == 1
     text = reader.pages[0].extract_text()
     assert "东门投放点" in text and "阳光小区" in text and "1号楼" in text
-    decoded = [
-        r.text
-        for image in reader.pages[0].images
-        for r in zxingcpp.read_barcodes(image.image.convert("L"))  # type: ignore[union-attr]
-    ]
+    decoded = [text for image in reader.pages[0].images for text in qr_texts(image.image.convert("L"))]  # type: ignore[union-attr]
     assert decoded == [f"LLD:{point['id']}"]
 
 

@@ -11,10 +11,10 @@ import tempfile
 from decimal import Decimal
 
 import pytest
-import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
+from linli.lib.testing import qr_texts
 from linli.supplies.choices import PaymentMode, Priority
 from linli.supplies.labels import SIZES, LabelData, label_data, labels_pdf, mask_name, render_labels
 from linli.supplies.models import Order, OrderLine, Package, Supplier
@@ -46,7 +46,7 @@ def rendered_pages(pdf: bytes, dpi: int = 300) -> list[Image.Image]:
 def decoded(pdf: bytes) -> list[str]:
     found: list[str] = []
     for page in rendered_pages(pdf):
-        found.extend(result.text for result in zxingcpp.read_barcodes(page))
+        found.extend(qr_texts(page))
     return found
 
 
