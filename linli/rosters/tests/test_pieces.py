@@ -22,13 +22,17 @@ from linli.rosters.services import roster_import
 from linli.rosters.tests.conftest import HEADERS, person_row
 
 
+def _cut_small(patch: pytest.MonkeyPatch) -> None:
+    """Every sheet is cut, into pieces of a few rows, and the second workbook holds most of them."""
+    patch.setattr(pieces, "SPLIT_BYTES", 0)
+    patch.setattr(pieces, "FIRST_PIECE_BYTES", 2000)
+    patch.setattr(pieces, "PIECE_BYTES", 3000)
+    patch.setattr(pieces, "FIRST_WORKBOOK_BYTES", 4000)
+
+
 @pytest.fixture
 def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every sheet is cut, into pieces of a few rows."""
-    monkeypatch.setattr(pieces, "SPLIT_BYTES", 0)
-    monkeypatch.setattr(pieces, "FIRST_PIECE_BYTES", 2000)
-    monkeypatch.setattr(pieces, "PIECE_BYTES", 3000)
-    monkeypatch.setattr(pieces, "FIRST_WORKBOOK_BYTES", 4000)  # and the second workbook holds most of them
+    _cut_small(monkeypatch)
 
 
 def _people(count: int, start: int = 0) -> list[list[Any]]:
@@ -59,10 +63,7 @@ def _same_in_pieces(path: Path, monkeypatch: pytest.MonkeyPatch) -> RosterSheet:
     whole, whole_rows = _read(path)
     assert whole._pieces is None
     with monkeypatch.context() as patch:
-        patch.setattr(pieces, "SPLIT_BYTES", 0)
-        patch.setattr(pieces, "FIRST_PIECE_BYTES", 2000)
-        patch.setattr(pieces, "PIECE_BYTES", 3000)
-        patch.setattr(pieces, "FIRST_WORKBOOK_BYTES", 4000)
+        _cut_small(patch)
         cut, cut_rows = _read(path)
     assert cut._pieces is not None and cut._pieces.count > 3
     assert cut.header == whole.header
