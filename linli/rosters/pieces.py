@@ -233,13 +233,10 @@ class _Sheet:
         """The rows between consecutive ``cuts`` as the sheets of a temporary workbook (stored, not
         compressed) with ``parts``, opened by calamine."""
         assert self.data is not None
+        rows = memoryview(self.data)
         handle, name = tempfile.mkstemp(prefix="linli-roster-", suffix=".xlsx")  # readable by us only
         try:
-            with (
-                memoryview(self.data) as rows,
-                os.fdopen(handle, "wb") as file,
-                zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive,
-            ):
+            with os.fdopen(handle, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
                 for part, body in parts.items():
                     archive.writestr(part, body)
                 for k in range(len(cuts) - 1):
