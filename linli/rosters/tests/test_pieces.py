@@ -58,6 +58,17 @@ def _read(path: Path) -> tuple[RosterSheet, list[tuple[int, list[Any]]]]:
     return sheet, rows
 
 
+def _sheet_changed(path: Path, target: Path, change: Callable[[bytes], bytes]) -> Path:
+    """A copy of the workbook at ``path`` whose worksheets' XML went through ``change``."""
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w") as copy:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.startswith("xl/worksheets/sheet"):
+                data = change(data)
+            copy.writestr(info, data)
+    return target
+
+
 def _same_in_pieces(path: Path, monkeypatch: pytest.MonkeyPatch) -> RosterSheet:
     """Read ``path`` whole and in pieces; they agree, and the pieces were really used. The cut sheet."""
     whole, whole_rows = _read(path)
@@ -123,13 +134,8 @@ def test_a_sheet_whose_rows_do_not_say_their_number_is_read_whole(
     roster: Callable[..., Path], tmp_path: Path, small_pieces: None
 ) -> None:
     path = roster(_people(60))
-    stripped = tmp_path / "stripped.xlsx"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(stripped, "w") as target:
-        for info in source.infolist():
-            data = source.read(info)
-            if info.filename.startswith("xl/worksheets/sheet"):
-                data = re.sub(rb'<row r="[0-9]+"', b"<row ", data)
-            target.writestr(info, data)
+    unnumbered = re.compile(rb'<row r="[0-9]+"')
+    stripped = _sheet_changed(path, tmp_path / "stripped.xlsx", lambda data: unnumbered.sub(b"<row ", data))
 
     sheet, rows = _read(stripped)
 
@@ -189,13 +195,11 @@ def test_a_piece_that_cannot_be_read_fails_the_import_as_an_unreadable_file(
     personas: Personas, roster: Callable[..., Path], tmp_path: Path, small_pieces: None
 ) -> None:
     path = roster(_people(150))
-    broken = tmp_path / "broken.xlsx"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(broken, "w") as target:
-        for info in source.infolist():
-            data = source.read(info)
-            if info.filename.startswith("xl/worksheets/sheet"):
-                data = data.replace(b'<c r="G140"', b'<c r="G140" t="n"><v>not a number</v></c><c r="Z1"', 1)
-            target.writestr(info, data)
+    broken = _sheet_changed(
+        path,
+        tmp_path / "broken.xlsx",
+        lambda data: data.replace(b'<c r="G140"', b'<c r="G140" t="n"><v>not a number</v></c><c r="Z1"', 1),
+    )
 
     job = roster_import(path=broken, user=personas.community_worker)
 
