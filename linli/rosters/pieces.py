@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import struct
 import tempfile
 import threading
 import weakref
@@ -31,6 +32,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from python_calamine import CalamineWorkbook
+
+_fast_zlib: Any
+try:  # ISA-L inflates a sheet's XML in half the time zlib takes (~0.06 s instead of ~0.12 s for 90 MB)
+    from isal import isal_zlib as _fast_zlib
+except ImportError:  # no wheel for this platform: the standard library's zlib
+    _fast_zlib = None
 
 # Sheets whose XML is smaller than this are read whole: cutting them would save little.
 SPLIT_BYTES = 16 << 20
@@ -58,6 +65,7 @@ _CONTENT_TYPES = "[Content_Types].xml"
 _WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _WORKSHEET_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"[^>]*><f[ >/]')
+_FORMULA_TAG = re.compile(rb"<f[ >/]")
 _DONE = object()
 
 
@@ -71,10 +79,10 @@ def column_index(letters: bytes) -> int:
 def scan_formulas(data: bytes, start: int, end: int) -> dict[int, set[int]]:
     """{Excel row: {absolute 0-based columns}} of the cells holding a formula in a sheet's XML."""
     cells: dict[int, set[int]] = {}
-    first = data.find(b"<f", start, end)
-    if first < 0:
+    first = _FORMULA_TAG.search(data, start, end)  # a regular expression finds it ~2.5x faster than bytes.find
+    if first is None:
         return cells
-    for match in FORMULA_CELL.finditer(data, max(start, first - 512), end):
+    for match in FORMULA_CELL.finditer(data, max(start, first.start() - 512), end):
         cells.setdefault(int(match.group(2)), set()).add(column_index(match.group(1)))
     return cells
 
@@ -89,6 +97,32 @@ def _cuts(data: bytes, start: int, end: int) -> list[int] | None:
         cuts.append(at)
         size = min(PIECE_BYTES, 4 * size)  # growing: the rows checked first are written first
     return [*cuts, end] if len(cuts) > 1 else None
+
+
+def read_member(path: str, archive: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes, as ``archive.read(name)`` gives them (checked against its CRC-32).
+
+    A large sheet's XML is read before any row can be checked, so its inflating is on every
+    import's critical path: a plain deflated member is inflated with ISA-L when it is installed.
+    """
+    info = archive.getinfo(name)
+    if _fast_zlib is None or info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:  # 0x1: encrypted
+        return archive.read(info)
+    with open(path, "rb") as file:
+        file.seek(info.header_offset)
+        local = file.read(30)  # the local file header: signature ... name length, extra length
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"Bad magic number for file header of {name}")
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        file.seek(info.header_offset + 30 + name_length + extra_length)
+        raw = file.read(info.compress_size)
+    try:
+        data = _fast_zlib.decompress(raw, wbits=-15, bufsize=max(info.file_size, 1))
+    except _fast_zlib.error as exc:
+        raise zipfile.BadZipFile(f"Bad compressed data in {name}: {exc}") from exc
+    if len(data) != info.file_size or _fast_zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {name}")
+    return data
 
 
 def _last_row(data: bytes, start: int, end: int) -> int | None:
@@ -129,7 +163,7 @@ class SheetPieces:
     def __init__(self, path: str, member: str) -> None:
         self.cut = False
         with zipfile.ZipFile(path) as archive:
-            data = archive.read(member)
+            data = read_member(path, archive, member)
             # The workbook's other parts; the other worksheets (and pictures) are never read.
             parts = {
                 info.filename: archive.read(info)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from linli.audit.models import AuditAction, AuditEvent
 from linli.lib.testing import Personas, make_id_number
@@ -381,3 +381,92 @@ def test_rows_are_checked_with_the_cyclic_collector_off_and_it_is_on_again_after
     assert job.status == ImportStatus.DONE, job.errors
     assert seen == [False]
     assert gc.isenabled()
+
+
+def _replication_role() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('session_replication_role')")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the replica role is PostgreSQL's")
+@pytest.mark.parametrize("half_registered", [False, True], ids=["all-new", "new-then-registered"])
+def test_the_foreign_keys_of_the_rest_of_the_transaction_are_checked_after_an_import(
+    personas: Personas, roster: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, half_registered: bool
+) -> None:
+    # The people's COPY skips its row-by-row checks (their households are the import's own); the
+    # statements after it, in the same transaction, must be checked again — also when a chunk's
+    # savepoint was rolled back because it named someone already registered.
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    known = make_id_number()
+    if half_registered:
+        first = roster([person_row(房号="102", 姓名="老住户", 身份证号=known)])
+        roster_import(path=first, user=personas.community_worker)
+    rows = [person_row(小区="新建小区", 房号=f"10{i}", 姓名=f"新{i}", 身份证号=make_id_number()) for i in range(3)]
+    # A new room: its household is copied, then the people's COPY meets the registered ID number.
+    rows.append(person_row(房号="109", 姓名="老住户", 身份证号=known if half_registered else make_id_number()))
+
+    job = roster_import(path=roster(rows), user=personas.community_worker)
+
+    assert (job.status, job.updated_people) == (ImportStatus.DONE, int(half_registered))
+    assert _replication_role() == "origin"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Person.objects.create(household_id=10**12, name="无此户")
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the replica role is PostgreSQL's")
+def test_people_are_copied_with_their_checks_by_a_role_that_may_not_skip_them(
+    personas: Personas, roster: Callable[..., Path]
+) -> None:
+    from linli.rosters.direct import _may_skip_triggers
+
+    with connection.cursor() as cursor:
+        assert _may_skip_triggers(cursor, Person._meta.db_table)  # the test database's owner may
+        cursor.execute("CREATE ROLE linli_plain_importer NOLOGIN")
+        cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO linli_plain_importer")
+        cursor.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO linli_plain_importer")
+        cursor.execute("SET LOCAL ROLE linli_plain_importer")
+        assert not _may_skip_triggers(cursor, Person._meta.db_table)
+
+    job = roster_import(
+        path=roster([person_row(小区="新建小区", 姓名="甲", 身份证号=make_id_number())]), user=personas.community_worker
+    )
+
+    assert (job.status, job.created_people) == (ImportStatus.DONE, 1)
+    assert _replication_role() == "origin"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the replica role is PostgreSQL's")
+@pytest.mark.django_db
+def test_a_trigger_on_the_people_table_keeps_the_checks_on() -> None:
+    # The replica role would silently skip a trigger someone added to the table (an audit, say).
+    from linli.rosters.direct import _may_skip_triggers
+
+    table = Person._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.linli_noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END'"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER linli_noop BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION pg_temp.linli_noop()"
+        )
+        assert not _may_skip_triggers(cursor, table)
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER linli_noop")
+        assert _may_skip_triggers(cursor, table)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the replica role is PostgreSQL's")
+@pytest.mark.django_db
+def test_rows_written_under_the_replica_role_skip_their_foreign_key_checks_and_only_they() -> None:
+    from linli.rosters.direct import _replica_role
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        with _replica_role(cursor, True):
+            Person.objects.create(household_id=10**12, name="不查")
+        assert _replication_role() == "origin"
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Person.objects.create(household_id=10**12 + 1, name="要查")
+        transaction.set_rollback(True)

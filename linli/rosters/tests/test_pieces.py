@@ -263,3 +263,78 @@ def test_no_room_for_the_second_workbook_fails_the_import_and_writes_nothing(
     assert len(made) == 2
     assert (job.status, job.message) == (ImportStatus.FAILED, "导入失败，没有写入任何数据。请稍后重试或联系管理员")
     assert not Person.objects.filter(name__startswith="人").exists()
+
+
+def _deflated_member(path: Path) -> zipfile.ZipInfo:
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    return info
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["isa-l", "zlib"])
+def test_a_sheet_is_read_from_the_archive_as_zipfile_reads_it(
+    roster: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    if not fast:
+        monkeypatch.setattr(pieces, "_fast_zlib", None)
+    path = roster(_people(40))
+    info = _deflated_member(path)
+
+    with zipfile.ZipFile(path) as archive:
+        assert pieces.read_member(str(path), archive, info.filename) == archive.read(info)
+
+
+def test_a_stored_sheet_is_read_as_it_is(roster: Callable[..., Path], tmp_path: Path) -> None:
+    path = roster(_people(5))
+    stored = tmp_path / "stored.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as copy:
+        for info in source.infolist():
+            copy.writestr(info.filename, source.read(info))
+
+    with zipfile.ZipFile(stored) as archive, zipfile.ZipFile(path) as original:
+        data = pieces.read_member(str(stored), archive, "xl/worksheets/sheet1.xml")
+        assert data == original.read("xl/worksheets/sheet1.xml")
+
+
+def _damaged(path: Path, target: Path) -> Path:
+    """A copy of the workbook at ``path`` with one byte of its sheet's compressed data changed."""
+    info = _deflated_member(path)
+    body = bytearray(path.read_bytes())
+    local = body[info.header_offset : info.header_offset + 30]
+    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+    body[start + info.compress_size // 2] ^= 0x55
+    target.write_bytes(bytes(body))
+    return target
+
+
+def test_a_damaged_sheet_is_refused(roster: Callable[..., Path], tmp_path: Path) -> None:
+    damaged = _damaged(roster(_people(40)), tmp_path / "damaged.xlsx")
+
+    with zipfile.ZipFile(damaged) as archive, pytest.raises(zipfile.BadZipFile):
+        pieces.read_member(str(damaged), archive, "xl/worksheets/sheet1.xml")
+
+
+def test_a_large_damaged_sheet_fails_the_import_as_an_unreadable_file(
+    personas: Personas, roster: Callable[..., Path], tmp_path: Path, small_pieces: None
+) -> None:
+    damaged = _damaged(roster(_people(150)), tmp_path / "damaged.xlsx")
+
+    job = roster_import(path=damaged, user=personas.community_worker)
+
+    assert (job.status, job.message) == (ImportStatus.FAILED, "无法读取文件：文件已损坏、加密，或不是 .xlsx 文件")
+    assert not Person.objects.filter(name__startswith="人").exists()
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [b'<c r="C7"><f>1+1</f><v>2</v></c>', b'<c r="C7" t="str"><f t="shared" ref="C7:C9" si="0"/><v>x</v></c>'],
+    ids=["formula", "shared"],
+)
+def test_a_formula_far_into_a_sheet_is_found(cell: bytes) -> None:
+    row = b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>f&lt;x</t></is></c></row>'
+    rows = b"".join(row % (n, n) for n in range(1, 7))
+    data = b"<sheetData>" + rows + b'<row r="7">' + cell + b"</row></sheetData>"
+
+    assert pieces.scan_formulas(data, 0, len(data)) == {7: {2}}
+    assert pieces.scan_formulas(data, 0, data.find(b'<row r="7"')) == {}
