@@ -151,6 +151,9 @@ class DirectCopy:
             if self.foreign_keys:
                 cursor.execute(f"SET CONSTRAINTS {self.foreign_keys} IMMEDIATE")
             self.people_unchecked = _may_skip_triggers(cursor, Person._meta.db_table)
+            self.households_unchecked = _may_skip_triggers(cursor, Household._meta.db_table)
+        # The units this import created (in this transaction): households in them need no check either.
+        self.own_units: set[int] = set()
 
     def close(self) -> None:
         """Defer the foreign keys again, for whatever else the surrounding transaction does."""
@@ -168,10 +171,11 @@ class DirectCopy:
         if not self.enabled or not rows:
             return None
         new_ids = dict(ids)
+        new_units: set[int] = set()
         savepoint = transaction.savepoint()
         try:
-            counts = create_places(self.places, {row[1] for row in households}, new_ids)
-            created = self._households(households, new_ids)
+            counts = create_places(self.places, {row[1] for row in households}, new_ids, created_units=new_units)
+            created = self._households(households, new_ids, self.own_units | new_units)
             self._people(rows, created)
         except Exception as exc:
             transaction.savepoint_rollback(savepoint)
@@ -181,13 +185,18 @@ class DirectCopy:
             return None
         transaction.savepoint_commit(savepoint)
         ids.update(new_ids)
+        self.own_units |= new_units
         self.households.update(created)
         return {"people": len(rows), "households": len(created), **counts}
 
     def _households(
-        self, households: list[tuple[int, int, str, str, str]], ids: dict[int, int]
+        self, households: list[tuple[int, int, str, str, str]], ids: dict[int, int], own_units: set[int]
     ) -> dict[int, list[Any]]:
-        """COPY the households not written yet; update the landlord of those written by an earlier chunk."""
+        """COPY the households not written yet; update the landlord of those written by an earlier chunk.
+
+        Those in units this transaction created are copied without their unit's foreign-key check
+        where the role allows it (see ``_may_skip_triggers``), the others with it.
+        """
         new = [row for row in households if row[0] not in self.households]
         changed = []
         for ref, _unit, _room, name, phone in households:
@@ -208,16 +217,12 @@ class DirectCopy:
                     self.units[unit_id] = tuple(rest)
             if new:
                 cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [self.sequence, len(new)])
-                household_ids = [row[0] for row in cursor.fetchall()]
-                extra = self.household_extra
-                with _copy(cursor, Household._meta.db_table, self.household_columns, self.household_types) as copy:
-                    for (ref, unit_ref, room, name, phone), pk in zip(new, household_ids, strict=True):
-                        unit = ids.get(unit_ref, unit_ref)
-                        code, *ancestors = self.units[unit]
-                        copy.write_row(
-                            (pk, f"{code}-{room}", *ancestors, unit, room, bool(name), name, phone, now, now, *extra)
-                        )
-                        created[ref] = [pk, name, phone]
+                household_ids = iter([row[0] for row in cursor.fetchall()])
+                for unchecked in (True, False):
+                    group = [row for row in new if (ids.get(row[1], row[1]) in own_units) is unchecked]
+                    if group:
+                        with _replica_role(cursor, unchecked and self.households_unchecked):
+                            created.update(self._copy_households(cursor, group, ids, household_ids, now))
             for ref, name, phone in changed:
                 written = self.households[ref]
                 cursor.execute(
@@ -226,6 +231,27 @@ class DirectCopy:
                     [name, phone, bool(name), now, written[0]],
                 )
                 written[1:] = [name, phone]
+        return created
+
+    def _copy_households(
+        self,
+        cursor: Any,
+        rows: list[tuple[int, int, str, str, str]],
+        ids: dict[int, int],
+        household_ids: Iterator[int],
+        now: Any,
+    ) -> dict[int, list[Any]]:
+        """COPY these households, ids taken in turn from ``household_ids``: {ref: [id, landlord name, phone]}."""
+        created: dict[int, list[Any]] = {}
+        extra = self.household_extra
+        with _copy(cursor, Household._meta.db_table, self.household_columns, self.household_types) as copy:
+            for ref, unit_ref, room, name, phone in rows:
+                pk = next(household_ids)
+                unit = ids.get(unit_ref, unit_ref)
+                code, *ancestors = self.units[unit]
+                row = (pk, f"{code}-{room}", *ancestors, unit, room, bool(name), name, phone, now, now, *extra)
+                copy.write_row(row)
+                created[ref] = [pk, name, phone]
         return created
 
     def _people(self, rows: list[tuple[Any, ...]], created: dict[int, list[Any]]) -> None:

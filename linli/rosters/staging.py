@@ -175,8 +175,11 @@ def _numbered(taken: set[str], make: Callable[[str, int], str], prefix: str) -> 
     return code, number
 
 
-def create_places(places: Places, unit_refs: Iterable[int], ids: dict[int, int]) -> dict[str, int]:
-    """Create the planned compounds, buildings and units these units need; fills ``ids`` {ref: id}.
+def create_places(
+    places: Places, unit_refs: Iterable[int], ids: dict[int, int], *, created_units: set[int] | None = None
+) -> dict[str, int]:
+    """Create the planned compounds, buildings and units these units need; fills ``ids`` {ref: id}
+    and ``created_units`` with the ids of the units created here (not those found made by someone else).
 
     Codes follow ``linli.registry.services``: compound ``<community>-001``, building
     ``<compound>-B01``, unit ``<building>-U1``, numbered after the ones already there. A node that
@@ -252,6 +255,8 @@ def create_places(places: Places, unit_refs: Iterable[int], ids: dict[int, int])
         model._default_manager.bulk_create([node for _ref, node in new])
         for ref, node in new:
             ids[ref] = node.pk
+        if level == "unit" and created_units is not None:
+            created_units.update(node.pk for _ref, node in new)
         counts[f"{level}s"] += len(new)
     return counts
 

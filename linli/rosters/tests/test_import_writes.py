@@ -470,3 +470,61 @@ def test_rows_written_under_the_replica_role_skip_their_foreign_key_checks_and_o
         with pytest.raises(IntegrityError), transaction.atomic():
             Person.objects.create(household_id=10**12 + 1, name="要查")
         transaction.set_rollback(True)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the replica role is PostgreSQL's")
+def test_only_households_in_units_the_import_created_skip_their_units_check(
+    personas: Personas, roster: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A unit registered before the import could be deleted by someone else meanwhile: the households
+    # copied into it keep their check. One the import created is the transaction's own.
+    from linli.rosters import direct
+
+    copies: list[tuple[bool, set[int]]] = []
+    copy_households = direct.DirectCopy._copy_households
+
+    def watched(self: direct.DirectCopy, cursor: Any, rows: list[Any], ids: dict[int, int], *args: Any) -> Any:
+        role = cursor.connection.execute("SELECT current_setting('session_replication_role')").fetchone()[0]
+        copies.append((role == "replica", {ids.get(row[1], row[1]) for row in rows}))
+        return copy_households(self, cursor, rows, ids, *args)
+
+    monkeypatch.setattr(direct.DirectCopy, "_copy_households", watched)
+    registered_unit = Unit.objects.get(building__compound__name="阳光小区", building__name="1号楼", name="1单元")
+    rows = [
+        person_row(房号="1801", 姓名="甲", 身份证号=make_id_number()),
+        person_row(小区="新建小区", 房号="101", 姓名="乙", 身份证号=make_id_number()),
+        person_row(房号="1802", 姓名="丙", 身份证号=make_id_number()),
+    ]
+
+    job = roster_import(path=roster(rows), user=personas.community_worker)
+
+    assert (job.status, job.created_households, job.created_people) == (ImportStatus.DONE, 3, 3)
+    new_unit = Unit.objects.get(building__compound__name="新建小区")
+    assert sorted(copies) == [(False, {registered_unit.pk}), (True, {new_unit.pk})]
+    assert _replication_role() == "origin"
+    households = Household.objects.filter(members__name__in=["甲", "乙", "丙"])
+    assert sorted(households.values_list("unit_id", "room")) == sorted(
+        [(registered_unit.pk, "1801"), (new_unit.pk, "101"), (registered_unit.pk, "1802")]
+    )
+
+
+def test_a_unit_someone_else_created_since_the_check_is_used_and_not_counted_as_the_imports(
+    personas: Personas,
+) -> None:
+    from linli.rosters.staging import create_places
+    from linli.rosters.validation import Places
+
+    places = Places(personas.community_worker)
+    mine = places.resolve("幸福社区", "第一网格", "阳光小区", "1号楼", "新单元甲")
+    theirs = places.resolve("幸福社区", "第一网格", "阳光小区", "1号楼", "新单元乙")
+    building = Building.objects.get(compound__name="阳光小区", name="1号楼")
+    registry_services.unit_create(building=building, name="新单元乙")
+    ids: dict[int, int] = {}
+    created: set[int] = set()
+
+    with transaction.atomic():
+        counts = create_places(places, [mine, theirs], ids, created_units=created)
+
+    assert counts["units"] == 1
+    assert created == {Unit.objects.get(building=building, name="新单元甲").pk}
+    assert ids[theirs] == Unit.objects.get(building=building, name="新单元乙").pk
