@@ -440,6 +440,26 @@ def test_people_are_copied_with_their_checks_by_a_role_that_may_not_skip_them(
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the replica role is PostgreSQL's")
 @pytest.mark.django_db
+def test_a_role_that_may_not_skip_the_checks_is_told_how_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linli.rosters import direct
+
+    monkeypatch.setattr(direct, "_hinted", False)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE linli_plain_importer NOLOGIN")
+        cursor.execute("SET LOCAL ROLE linli_plain_importer")
+        with caplog.at_level("INFO", logger="linli.rosters.direct"):
+            assert not direct._may_skip_triggers(cursor, Person._meta.db_table)
+            assert not direct._may_skip_triggers(cursor, Household._meta.db_table)
+
+    hints = [record.getMessage() for record in caplog.records if "session_replication_role" in record.getMessage()]
+    assert len(hints) == 1
+    assert "GRANT SET ON PARAMETER session_replication_role TO" in hints[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the replica role is PostgreSQL's")
+@pytest.mark.django_db
 def test_a_trigger_on_the_people_table_keeps_the_checks_on() -> None:
     # The replica role would silently skip a trigger someone added to the table (an audit, say).
     from linli.rosters.direct import _may_skip_triggers
