@@ -9,9 +9,9 @@ temporary workbooks with the original's other parts (shared strings, styles, the
 a small one with the first pieces (``FIRST_WORKBOOK_BYTES`` of rows), written before checking
 starts, and one with all the others, written in a thread of its own from then on while the first
 rows are checked (writing all 90 MB of a 100,000-row sheet before checking took ~0.2 s, during
-which nothing else had anything to do). The first, small piece is parsed at once and the others one
-after another in a second thread — calamine lets go of the GIL while it parses — while the rows before them are checked
-and written. The cells holding a formula are found in the same two steps, before any row of a
+which nothing else had anything to do). The first, small piece is parsed at once and the others
+one after another in a second thread — calamine lets go of the GIL while it parses — while the
+rows before them are checked and written. The cells holding a formula are found in the same two steps, before any row of a
 piece is handed over.
 
 Only sheets laid out as expected are cut (a plain ``<sheetData>``, every cut at a row that states
