@@ -19,16 +19,31 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def forget_process_caches() -> None:
+    """Forget what this process cached from the database it used before (the pass signing keys).
+
+    ``make bench`` runs every benchmark in one process, each in a scratch database of its own: a
+    key cached from the previous one would sign passes that the server, reading this database's
+    key of the same id, refuses as forged (it made gate_sync_20k, run after gate_scan, find none of
+    its planted violations).
+    """
+    from linli.gate import keys
+
+    keys.reset()
+
+
 @contextlib.contextmanager
 def scratch_database(name: str) -> Iterator[None]:
     """Point the default connection at a new, migrated, empty database; drop it afterwards.
 
     On PostgreSQL this is ``<configured name>_bench_<name>`` on the same server; on SQLite a
-    temporary file. The database ``make run`` serves is never touched.
+    temporary file. The database ``make run`` serves is never touched. Process caches of database
+    rows are forgotten on the way in and out (``forget_process_caches``).
     """
     db = settings.DATABASES["default"]
     original = db.copy()
     connections.close_all()
+    forget_process_caches()
     if db["ENGINE"].endswith("postgresql"):
         scratch = f"{db['NAME']}_bench_{name}"[:63]
         with connection._nodb_cursor() as cursor:  # the server's maintenance database: ours may not exist yet
@@ -42,6 +57,7 @@ def scratch_database(name: str) -> Iterator[None]:
         finally:
             connections.close_all()
             db.update(original)
+            forget_process_caches()
             with connection._nodb_cursor() as cursor:  # the server's maintenance database: ours may not exist yet
                 cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
             connections.close_all()
@@ -54,6 +70,7 @@ def scratch_database(name: str) -> Iterator[None]:
             finally:
                 connections.close_all()
                 db.update(original)
+                forget_process_caches()
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
