@@ -11,8 +11,8 @@ starts, and one with all the others, written in a thread of its own from then on
 rows are checked (writing all 90 MB of a 100,000-row sheet before checking took ~0.2 s, during
 which nothing else had anything to do). The first, small piece is parsed at once and the others
 one after another in a second thread — calamine lets go of the GIL while it parses — while the
-rows before them are checked and written. The cells holding a formula are found in the same two steps, before any row of a
-piece is handed over.
+rows before them are checked and written. The cells holding a formula are found in the same two
+steps, before any row of a piece is handed over.
 
 Only sheets laid out as expected are cut (a plain ``<sheetData>``, every cut at a row that states
 its number, a workbook part whose sheet list can be rewritten); anything else is read whole.
