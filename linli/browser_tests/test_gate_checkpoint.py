@@ -345,6 +345,65 @@ def test_offline_verification_accepts_genuine_passes_and_refuses_forged_ones(
     guard.expect_queue(2)
 
 
+# A browser without service workers (some in-app browsers), or one whose worker has not yet taken the
+# page over: nothing but the page itself can fetch a file once the network drops.
+NO_SERVICE_WORKER = "delete Navigator.prototype.serviceWorker;"
+
+
+def test_phone_without_webcrypto_ed25519_verifies_offline_right_after_opening(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: an old phone (no WebCrypto Ed25519) with no service worker; the network drops as soon as
+    # the page is ready, before any pass was scanned
+    page.add_init_script(NO_WEBCRYPTO_ED25519)
+    page.add_init_script(NO_SERVICE_WORKER)
+    gate = open_gate()
+    guard = Guard(page)
+    login_as(gate.personas.gate_guard.username)
+    guard.open()
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("离线")
+
+    # when: the first pass of the day is scanned
+    guard.prepare("外出", "36.5")
+    guard.type_credential(gate.passes["201"].token)
+
+    # then: the signature was checked on the phone with the module loaded while online
+    assert guard.verdict() == "allowed"
+    expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
+    guard.next()
+    guard.expect_queue(1)
+
+
+def test_phone_that_cannot_check_signatures_says_so_offline_and_asks_the_server_online(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: an old phone (no WebCrypto Ed25519) that could not load the vendored module either
+    page.add_init_script(NO_WEBCRYPTO_ED25519)
+    page.add_init_script(NO_SERVICE_WORKER)
+    page.route("**/*noble-ed25519*", lambda route: route.abort())
+    gate = open_gate()
+    guard = Guard(page)
+    login_as(gate.personas.gate_guard.username)
+    guard.open()
+
+    # when: a pass is scanned online, the server decides it
+    guard.prepare("外出", "36.5")
+    guard.type_credential(gate.passes["201"].token)
+    assert guard.verdict() == "allowed"
+    expect(page.locator("#verdict-source")).to_have_text("服务器判定")
+    guard.next()
+
+    # and offline, the guard is told why there is no verdict, rather than shown a genuine pass as forged
+    page.context.set_offline(True)
+    guard.prepare("返回", "36.5")
+    guard.type_credential(gate.passes["201"].token)
+    expect(page.locator("#form-error")).to_have_text("本机无法离线核验通行证：请联网后刷新本页")
+    expect(page.locator("#verdict")).to_be_hidden()
+    guard.expect_queue(0)
+    assert GateScan.objects.count() == 1
+
+
 def test_reload_without_network_opens_the_kept_page_and_keeps_scanning(
     page: Page, login_as: Callable[[str], None]
 ) -> None:

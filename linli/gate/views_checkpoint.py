@@ -84,6 +84,7 @@ def _page_strings() -> dict[str, str]:
         "login_needed": _("登录已失效：扫码照常离线记录，请重新登录后同步"),
         "bundle_at": _("离线名单更新于 {time}"),
         "no_bundle": _("尚未下载离线名单：请联网打开本页一次"),
+        "no_verifier": _("本机无法离线核验通行证：请联网后刷新本页"),
         "allowed_out": _("可以外出"),
         "allowed_in": _("欢迎回家"),
         "refused": _("不予通行"),

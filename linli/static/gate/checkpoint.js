@@ -5,7 +5,7 @@
 // losing the network mid-request loses nothing: the sync sends it again under the same uuid and the
 // server stores it once.
 
-import { Verifier, isPassText, numberStatus } from "./passes.js";
+import { EngineUnavailable, Verifier, isPassText, numberStatus } from "./passes.js";
 import { decide, fill, localParts, periodStart, present } from "./rules.js";
 import * as store from "./store.js";
 import * as camera from "../linli/qrcamera.js";
@@ -92,6 +92,7 @@ function detailOf(data) {
 function useBundle(record) {
   bundleRecord = record;
   verifier = record ? new Verifier(record.bundle.keys) : null;
+  if (verifier) verifier.ready().catch(() => {}); // load the signature check now, not when offline
   render();
 }
 
@@ -246,8 +247,16 @@ async function process(credential) {
     doneAt: null,
   };
   let local = null;
+  let noVerifier = false;
   if (bundleRecord) {
-    local = await localDecision(entry, ms);
+    try {
+      local = await localDecision(entry, ms);
+    } catch (err) {
+      if (!(err instanceof EngineUnavailable)) throw err;
+      noVerifier = true; // the server decides if it can be reached; offline, the guard is told
+    }
+  }
+  if (local) {
     Object.assign(entry, {
       verdict: local.decision.verdict,
       reason: local.decision.reason,
@@ -291,7 +300,7 @@ async function process(credential) {
     }
   }
   if (!local) {
-    showError(S.no_bundle);
+    showError(noVerifier ? S.no_verifier : S.no_bundle);
     return;
   }
   showVerdict(entry, householdView(local.householdId, local.presented.members), true);
@@ -481,6 +490,7 @@ async function start() {
     kept = cacheThisPage();
   }
   await Promise.all([kept, refreshBundle()]);
+  if (verifier) await verifier.ready().catch(() => {});
   await sync();
   gate.dataset.ready = "yes";
 }

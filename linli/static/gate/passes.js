@@ -103,12 +103,17 @@ function b64ToBytes(text) {
   return out;
 }
 
+/** The phone cannot check signatures: neither WebCrypto Ed25519 nor the vendored module could be loaded. */
+export class EngineUnavailable extends Error {}
+
 export class Verifier {
   constructor(keys) {
     this.raw = {};
     for (const [kid, b64] of Object.entries(keys || {})) this.raw[kid] = b64ToBytes(b64);
     this.imported = {};
     this.engine = null; // "webcrypto" or "noble", decided on first use
+    this.noble = null; // the vendored module, loaded as soon as the engine is decided
+    this.readying = null;
   }
 
   async _webcrypto(kid) {
@@ -129,7 +134,43 @@ export class Verifier {
     return this.engine;
   }
 
-  /** Whether the pass is signed by one of the keys; false for an unknown key. */
+  async _loadNoble() {
+    if (!this.noble) {
+      try {
+        this.noble = await import("./vendor/noble-ed25519.js");
+      } catch (err) {
+        throw new EngineUnavailable(String(err));
+      }
+    }
+    return this.noble;
+  }
+
+  /**
+   * Decide the engine and load what it needs now, while the page is likely online: a phone without
+   * WebCrypto Ed25519 that first needs the vendored module after the network dropped could not fetch it
+   * (unless the service worker already controls the page). Safe to call more than once.
+   */
+  ready() {
+    if (!this.readying) {
+      const kids = Object.keys(this.raw);
+      this.readying = (async () => {
+        if (!kids.length) return null;
+        const engine = await this._decide(kids[0]);
+        if (engine === "noble") await this._loadNoble();
+        return engine;
+      })();
+      // A failed load is tried again on the next call (the network may be back).
+      this.readying.catch(() => {
+        this.readying = null;
+      });
+    }
+    return this.readying;
+  }
+
+  /**
+   * Whether the pass is signed by one of the keys; false for an unknown key. Throws EngineUnavailable
+   * when the phone has no way to check a signature (never a false "forged").
+   */
   async verify(pass) {
     const kid = String(pass.kid);
     if (!(kid in this.raw)) return false;
@@ -138,7 +179,7 @@ export class Verifier {
       const key = await this._webcrypto(kid);
       return crypto.subtle.verify({ name: "Ed25519" }, key, pass.signature, pass.body);
     }
-    const ed = await import("./vendor/noble-ed25519.js");
+    const ed = await this._loadNoble();
     try {
       // zip215: false is RFC 8032 verification, as the server's (OpenSSL) is.
       return await ed.verifyAsync(pass.signature, pass.body, this.raw[kid], { zip215: false });
