@@ -40,3 +40,26 @@ def collector_paused() -> Iterator[None]:
             _inside -= 1
             if _inside == 0 and _was_enabled:
                 gc.enable()
+
+
+def freeze_after_start_up() -> int:
+    """Load what a server process would otherwise load on its first requests, then move everything
+    alive to the collector's permanent generation (``gc.freeze``); the number of objects frozen.
+
+    A served process keeps ~180,000 container objects for good: every view module, ninja's API with
+    its pydantic schemas, the translation catalogues. A full collection walks them all, holding the
+    GIL: 120–200 ms on 2 loaded cores, a stall of every request in the process that put the order
+    rush's p99 at 125–230 ms in the rounds where it came. Frozen, they are never walked again; the
+    collector still collects everything made afterwards.
+    """
+    from django.conf import settings
+    from django.urls import get_resolver
+    from django.utils import translation
+
+    get_resolver().reverse_dict  # noqa: B018  imports the URLconf (every view, the API) and fills its maps
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            translation.gettext("邻里")  # loads the catalogue
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
