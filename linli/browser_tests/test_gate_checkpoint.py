@@ -114,6 +114,11 @@ class Guard:
         self.page.goto("/gate/")
         expect(self.page.locator("#gate")).to_have_attribute("data-ready", "yes")
 
+    def go_offline(self) -> None:
+        """The network drops (the browser context's own switch), and the page says so."""
+        self.page.context.set_offline(True)
+        expect(self.page.locator("#net")).to_have_text("离线")
+
     def prepare(self, direction: str, temperature: str) -> None:
         self.page.locator(".seg-direction label", has_text=direction).click()
         self.page.get_by_label("体温（℃）").fill(temperature)
@@ -121,6 +126,12 @@ class Guard:
     def type_credential(self, text: str) -> None:
         self.page.get_by_label("通行证号（扫不出二维码时手动输入）").fill(text)
         self.page.get_by_role("button", name="核验", exact=True).click()
+
+    def scan(self, direction: str, temperature: str, credential: str) -> str:
+        """Take the temperature, enter the credential, and read the verdict shown."""
+        self.prepare(direction, temperature)
+        self.type_credential(credential)
+        return self.verdict()
 
     def photo(self, path: Path) -> None:
         self.page.locator("#photo").set_input_files(str(path))
@@ -139,6 +150,15 @@ class Guard:
         expect(self.page.locator("#queue")).to_have_text(f"待同步 {count} 条" if count else "已全部同步")
 
 
+def on_duty(page: Page, login_as: Callable[[str], None]) -> tuple[Gate, Guard]:
+    """东门 opened as in :func:`open_gate`, its guard logged in on the phone with the checkpoint page ready."""
+    gate = open_gate()
+    guard = Guard(page)
+    login_as(gate.personas.gate_guard.username)
+    guard.open()
+    return gate, guard
+
+
 def fits_phone_width(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
@@ -147,10 +167,7 @@ def test_guard_scans_online_then_offline_and_the_queue_drains(
     page: Page, login_as: Callable[[str], None], tmp_path: Path
 ) -> None:
     # given: the guard of 东门 logs in on a phone and opens the gate
-    gate = open_gate()
-    guard = Guard(page)
-    login_as(gate.personas.gate_guard.username)
-    guard.open()
+    gate, guard = on_duty(page, login_as)
     expect(page).to_have_url(re.compile(rf"/gate/checkpoints/{gate.checkpoint.pk}/$"))
     expect(page.locator("#net")).to_have_text("在线")
     guard.expect_queue(0)
@@ -193,8 +210,7 @@ def test_guard_scans_online_then_offline_and_the_queue_drains(
 
     # when: the network drops, and the guard scans twice: household 201 by its typed pass number, and
     # household 101 coming back
-    page.context.set_offline(True)
-    expect(page.locator("#net")).to_have_text("离线")
+    guard.go_offline()
     guard.prepare("外出", "36.4")
     guard.type_credential(gate.passes["201"].number)
 
@@ -204,9 +220,7 @@ def test_guard_scans_online_then_offline_and_the_queue_drains(
     expect(page.locator("#verdict-room")).to_have_text("1号楼1单元201")
     guard.next()
     guard.expect_queue(1)
-    guard.prepare("返回", "36.7")
-    guard.type_credential(gate.passes["101"].token)
-    assert guard.verdict() == "allowed"
+    assert guard.scan("返回", "36.7", gate.passes["101"].token) == "allowed"
     expect(page.locator("#verdict-word")).to_have_text("欢迎回家")
     guard.next()
     guard.expect_queue(2)
@@ -233,16 +247,10 @@ def test_second_outing_offline_is_refused_by_the_quota_on_the_phone(
     page: Page, login_as: Callable[[str], None]
 ) -> None:
     # given: household 101 went out once today, online; then the network drops
-    gate = open_gate()
-    guard = Guard(page)
-    login_as(gate.personas.gate_guard.username)
-    guard.open()
-    guard.prepare("外出", "36.5")
-    guard.type_credential(gate.passes["101"].token)
-    assert guard.verdict() == "allowed"
+    gate, guard = on_duty(page, login_as)
+    assert guard.scan("外出", "36.5", gate.passes["101"].token) == "allowed"
     guard.next()
-    page.context.set_offline(True)
-    expect(page.locator("#net")).to_have_text("离线")
+    guard.go_offline()
 
     # when: the same household comes to go out again, offline
     guard.prepare("外出", "36.5")
@@ -256,20 +264,14 @@ def test_second_outing_offline_is_refused_by_the_quota_on_the_phone(
     guard.next()
 
     # and a household that has not been out goes once, but not twice, while offline
-    guard.prepare("外出", "36.5")
-    guard.type_credential(gate.passes["201"].token)
-    assert guard.verdict() == "allowed"
+    assert guard.scan("外出", "36.5", gate.passes["201"].token) == "allowed"
     guard.next()
-    guard.prepare("外出", "36.5")
-    guard.type_credential(gate.passes["201"].token)
-    assert guard.verdict() == "refused"
+    assert guard.scan("外出", "36.5", gate.passes["201"].token) == "refused"
     expect(page.locator("#verdict-reason")).to_contain_text("本户两天内已外出一次")
     guard.next()
 
     # and a fever is refused too, offline
-    guard.prepare("返回", "37.3")
-    guard.type_credential(gate.passes["201"].token)
-    assert guard.verdict() == "refused"
+    assert guard.scan("返回", "37.3", gate.passes["201"].token) == "refused"
     expect(page.locator("#verdict-reason")).to_have_text("体温 37.3℃，禁止通行，联网后通知社区")
     guard.next()
     guard.expect_queue(4)
@@ -318,21 +320,13 @@ def test_offline_verification_accepts_genuine_passes_and_refuses_forged_ones(
     # given: a guard's phone with or without WebCrypto Ed25519, offline after loading the bundle
     if engine == "noble":
         page.add_init_script(NO_WEBCRYPTO_ED25519)
-    gate = open_gate()
-    guard = Guard(page)
-    login_as(gate.personas.gate_guard.username)
-    guard.open()
-    page.context.set_offline(True)
-    expect(page.locator("#net")).to_have_text("离线")
+    gate, guard = on_duty(page, login_as)
+    guard.go_offline()
 
     # when / then: a genuine pass is green, a tampered one red
-    guard.prepare("外出", "36.5")
-    guard.type_credential(gate.passes["201"].token)
-    assert guard.verdict() == "allowed"
+    assert guard.scan("外出", "36.5", gate.passes["201"].token) == "allowed"
     guard.next()
-    guard.prepare("外出", "36.5")
-    guard.type_credential(forge(gate.passes["101"].token))
-    assert guard.verdict() == "refused"
+    assert guard.scan("外出", "36.5", forge(gate.passes["101"].token)) == "refused"
     expect(page.locator("#verdict-reason")).to_have_text("通行证无效或伪造")
     guard.next()
     if engine == "noble":
@@ -357,12 +351,8 @@ def test_phone_without_webcrypto_ed25519_verifies_offline_right_after_opening(
     # the page is ready, before any pass was scanned
     page.add_init_script(NO_WEBCRYPTO_ED25519)
     page.add_init_script(NO_SERVICE_WORKER)
-    gate = open_gate()
-    guard = Guard(page)
-    login_as(gate.personas.gate_guard.username)
-    guard.open()
-    page.context.set_offline(True)
-    expect(page.locator("#net")).to_have_text("离线")
+    gate, guard = on_duty(page, login_as)
+    guard.go_offline()
 
     # when: the first pass of the day is scanned
     guard.prepare("外出", "36.5")
@@ -382,15 +372,10 @@ def test_phone_that_cannot_check_signatures_says_so_offline_and_asks_the_server_
     page.add_init_script(NO_WEBCRYPTO_ED25519)
     page.add_init_script(NO_SERVICE_WORKER)
     page.route("**/*noble-ed25519*", lambda route: route.abort())
-    gate = open_gate()
-    guard = Guard(page)
-    login_as(gate.personas.gate_guard.username)
-    guard.open()
+    gate, guard = on_duty(page, login_as)
 
     # when: a pass is scanned online, the server decides it
-    guard.prepare("外出", "36.5")
-    guard.type_credential(gate.passes["201"].token)
-    assert guard.verdict() == "allowed"
+    assert guard.scan("外出", "36.5", gate.passes["201"].token) == "allowed"
     expect(page.locator("#verdict-source")).to_have_text("服务器判定")
     guard.next()
 
@@ -408,10 +393,7 @@ def test_reload_without_network_opens_the_kept_page_and_keeps_scanning(
     page: Page, login_as: Callable[[str], None]
 ) -> None:
     # given: the page was opened once online, and its service worker has taken over
-    gate = open_gate()
-    guard = Guard(page)
-    login_as(gate.personas.gate_guard.username)
-    guard.open()
+    gate, guard = on_duty(page, login_as)
     page.wait_for_function("!!navigator.serviceWorker.controller")
 
     # when: the network drops and the guard reloads the page (or the phone restarted the browser)
@@ -422,9 +404,7 @@ def test_reload_without_network_opens_the_kept_page_and_keeps_scanning(
     expect(page.locator("#gate")).to_have_attribute("data-ready", "yes")
     expect(page.locator("#net")).to_have_text("离线")
     expect(page.locator("#bundle-age")).to_contain_text("离线名单更新于")
-    guard.prepare("外出", "36.5")
-    guard.type_credential(gate.passes["201"].number)
-    assert guard.verdict() == "allowed"
+    assert guard.scan("外出", "36.5", gate.passes["201"].number) == "allowed"
     guard.next()
     guard.expect_queue(1)
 
