@@ -44,6 +44,20 @@ TIMEOUT_MS = 15_000
 expect.set_options(timeout=TIMEOUT_MS)
 
 
+# A phone whose storage is full: after ``window.__storageFull = true`` IndexedDB refuses every write,
+# as a browser does when the quota is used up (``add_init_script`` it before the page opens).
+FULL_STORAGE = """
+(() => {
+  window.__storageFull = false;
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (...args) {
+    if (window.__storageFull) throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+    return put.apply(this, args);
+  };
+})();
+"""
+
+
 @pytest.fixture(scope="module")
 def _async_unsafe_allowed() -> Iterator[None]:
     """Let the test thread use the ORM while Playwright's event loop runs in it (restored afterwards)."""

@@ -23,7 +23,7 @@ from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from linli.browser_tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, save_screenshot
+from linli.browser_tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, FULL_STORAGE, save_screenshot
 from linli.gate import passes, services
 from linli.gate.choices import HoldReason, Reason, RiskLevel, Verdict
 from linli.gate.models import Checkpoint, GateRules, GateScan, HouseholdPass, QuotaViolation
@@ -387,6 +387,32 @@ def test_phone_that_cannot_check_signatures_says_so_offline_and_asks_the_server_
     expect(page.locator("#verdict")).to_be_hidden()
     guard.expect_queue(0)
     assert GateScan.objects.count() == 1
+
+
+def test_phone_with_full_storage_still_decides_offline_and_says_the_scan_was_not_kept(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: the guard is offline and the phone's storage fills up
+    page.add_init_script(FULL_STORAGE)
+    gate, guard = on_duty(page, login_as)
+    guard.go_offline()
+    page.evaluate("window.__storageFull = true")
+
+    # when / then: the pass is still decided on the phone, and the guard is told to write it down
+    assert guard.scan("外出", "36.5", gate.passes["201"].token) == "allowed"
+    expect(page.locator("#verdict-source")).to_have_text("离线判定，但手机存储已满，本条未能保存：请手工登记")
+    guard.next()
+    guard.expect_queue(0)
+
+    # and once there is room again, the next scan is kept and reaches the server when the network returns
+    page.evaluate("window.__storageFull = false")
+    assert guard.scan("返回", "36.5", gate.passes["201"].token) == "allowed"
+    expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
+    guard.next()
+    guard.expect_queue(1)
+    page.context.set_offline(False)
+    guard.expect_queue(0)
+    assert list(GateScan.objects.filter(offline=True).values_list("direction", flat=True)) == ["in"]
 
 
 def test_reload_without_network_opens_the_kept_page_and_keeps_scanning(

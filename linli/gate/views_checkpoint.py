@@ -89,6 +89,7 @@ def _page_strings() -> dict[str, str]:
         "allowed_in": _("欢迎回家"),
         "refused": _("不予通行"),
         "local_verdict": _("离线判定，联网后自动上传"),
+        "not_kept": _("离线判定，但手机存储已满，本条未能保存：请手工登记"),
         "server_verdict": _("服务器判定"),
         "need_temperature": _("请先测量并填写体温"),
         "bad_temperature": _("体温应在 34.0–43.0 ℃ 之间，保留一位小数"),

@@ -281,6 +281,8 @@ def _page_strings() -> dict[str, str]:
         "login_needed": _("登录已失效：扫码照常离线记录，请重新登录后同步"),
         "need_code": _("请扫描包裹标签上的二维码，或输入交接码"),
         "not_mine_offline": _("离线：该包裹不在您的配送清单中，已记录，联网后由服务器核验"),
+        "not_kept": _("手机存储已满，本次交付未能记录：请联网后重扫，或手工登记"),
+        "photo_not_kept": _("手机存储已满，门口照片未能保存：请联网后重拍"),
         "queued_ok": _("离线已记录：{address}，联网后自动上传"),
         "queued_contactless": _("离线已记录：{address} 无接触放门口，联网后自动上传"),
         "already_local": _("已交付，无需重复扫码：{address}"),

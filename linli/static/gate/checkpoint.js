@@ -248,6 +248,7 @@ async function process(credential) {
   };
   let local = null;
   let noVerifier = false;
+  let kept = false;
   if (bundleRecord) {
     try {
       local = await localDecision(entry, ms);
@@ -265,7 +266,12 @@ async function process(credential) {
       period: local.period,
       ticketPeriod: local.presented.ticketPeriod || null,
     });
-    await store.putScan(entry); // written ahead: the sync sends it if the answer never comes
+    // Written ahead: the sync sends it if the answer never comes. A phone whose storage is full
+    // refuses the write; the scan is then kept nowhere unless the server answers, and the guard is told.
+    kept = await store.putScan(entry).then(
+      () => true,
+      () => false,
+    );
   }
   if (isOnline()) {
     let result = null;
@@ -285,7 +291,7 @@ async function process(credential) {
         status: "done",
         doneAt: Date.now(),
       });
-      if (bundleRecord) await store.putScan(entry);
+      if (bundleRecord) await store.putScan(entry).catch(() => {}); // the server has it either way
       showVerdict(entry, household, false);
       resetForm();
       updateQueue();
@@ -294,7 +300,7 @@ async function process(credential) {
     }
     if (result && [400, 404, 422].includes(result.status)) {
       // The server refused the input itself: nothing was recorded, nothing to sync.
-      if (bundleRecord) await store.deleteScans([entry.uuid]);
+      if (bundleRecord) await store.deleteScans([entry.uuid]).catch(() => {});
       showError(fill(S.server_error, { detail: detailOf(result.data) || result.status }));
       return;
     }
@@ -304,6 +310,7 @@ async function process(credential) {
     return;
   }
   showVerdict(entry, householdView(local.householdId, local.presented.members), true);
+  if (!kept) $("verdict-source").textContent = S.not_kept;
   resetForm();
   updateQueue();
 }

@@ -154,7 +154,13 @@ async function process(text) {
     device_time: new Date().toISOString(),
     status: "pending",
   };
-  await store.putScans([entry]);
+  try {
+    await store.putScans([entry]);
+  } catch (err) {
+    // The phone's storage is full (or refuses to keep data): nothing was recorded anywhere.
+    showVerdict("refused", S.not_kept);
+    return;
+  }
   if (known) {
     known.delivered = true;
     markRow(code, "queued", S.pending_row);
@@ -265,7 +271,12 @@ function photoForm(code, blob) {
 }
 
 async function keepDoorPhoto(code, file) {
-  await store.putPhoto({ code, user: USER, blob: file, at: Date.now() });
+  try {
+    await store.putPhoto({ code, user: USER, blob: file, at: Date.now() });
+  } catch (err) {
+    showError(S.photo_not_kept);
+    return;
+  }
   $("door-photo").hidden = true;
   showError("");
   $("verdict-word").textContent += ` · ${S.photo_kept}`;

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from linli.browser_tests.conftest import (  # noqa: F401  (fixtures)
+    FULL_STORAGE,
     _async_unsafe_allowed,
     _fast_password_hasher,
     browser,
@@ -115,3 +116,37 @@ def test_volunteer_hands_over_online_then_offline_and_the_queue_drains(
     # … with the door photo taken offline, uploaded after its hand-over was recorded
     assert left.photo.name and left.photo.read() == DOOR_JPEG
     assert re.search(r"已送达", page.content())
+
+
+def test_volunteer_whose_phone_storage_is_full_is_told_the_offline_hand_over_was_not_recorded(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: the building lead's run, offline, on a phone whose storage has filled up
+    personas = build_personas()
+    d = aggregated(personas, keys=("101", "102"))
+    run_create(window=d.window, drop_off=d.point, volunteer=personas.building_lead, actor=personas.grid_worker)
+    page.add_init_script(FULL_STORAGE)
+    login_as(personas.building_lead.username)
+    page.goto("/supplies/delivery/mine/")
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("离线")
+    page.evaluate("window.__storageFull = true")
+    code = d.packages["102"].handover_code
+
+    # when: a package is scanned
+    scan(page, code)
+
+    # then: the volunteer is told it was not recorded, and the package is still theirs to hand over
+    expect(page.locator("#verdict")).to_have_attribute("data-kind", "refused")
+    expect(page.locator("#verdict-word")).to_have_text("手机存储已满，本次交付未能记录：请联网后重扫，或手工登记")
+    expect(page.locator("#queue")).to_have_text("已全部同步")
+    expect(page.locator(f'li.package[data-code="{code}"]')).to_have_attribute("data-status", "out")
+
+    # and with room again, the same scan is kept on the phone for the sync
+    page.evaluate("window.__storageFull = false")
+    scan(page, code)
+    expect(page.locator("#verdict-word")).to_contain_text("离线已记录：1号楼1单元102")
+    expect(page.locator("#queue")).to_have_text("待同步 1 条")
+    assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.OUT
