@@ -401,6 +401,7 @@ def test_phone_with_full_storage_still_decides_offline_and_says_the_scan_was_not
     # when / then: the pass is still decided on the phone, and the guard is told to write it down
     assert guard.scan("外出", "36.5", gate.passes["201"].token) == "allowed"
     expect(page.locator("#verdict-source")).to_have_text("离线判定，但手机存储已满，本条未能保存：请手工登记")
+    expect(page.locator("#verdict-source")).to_have_attribute("data-warn", "yes")  # shown as a warning
     guard.next()
     guard.expect_queue(0)
 
@@ -408,6 +409,7 @@ def test_phone_with_full_storage_still_decides_offline_and_says_the_scan_was_not
     page.evaluate("window.__storageFull = false")
     assert guard.scan("返回", "36.5", gate.passes["201"].token) == "allowed"
     expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
+    expect(page.locator("#verdict-source")).to_have_attribute("data-warn", "no")
     guard.next()
     guard.expect_queue(1)
     page.context.set_offline(False)

@@ -310,7 +310,10 @@ async function process(credential) {
     return;
   }
   showVerdict(entry, householdView(local.householdId, local.presented.members), true);
-  if (!kept) $("verdict-source").textContent = S.not_kept;
+  if (!kept) {
+    $("verdict-source").textContent = S.not_kept;
+    $("verdict-source").dataset.warn = "yes";
+  }
   resetForm();
   updateQueue();
 }
@@ -331,6 +334,7 @@ function showVerdict(entry, household, isLocal) {
     $("verdict-household").hidden = true;
   }
   $("verdict-source").textContent = isLocal ? S.local_verdict : S.server_verdict;
+  $("verdict-source").dataset.warn = "no";
   section.hidden = false;
   $("verdict-close").focus();
 }
