@@ -16,7 +16,7 @@ from linli.supplies.choices import PackageStatus, WindowStatus
 from linli.supplies.models import DeliveryRun, IdempotencyKey, Package
 from linli.supplies.services import delivery
 from linli.supplies.services.delivery import SyncItem, drop_off_create, drop_off_for, handover_scan, run_create
-from linli.supplies.tests.test_delivery_fixtures import T0, aggregated
+from linli.supplies.tests.test_delivery_fixtures import T0, aggregated, out_with_building_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -122,8 +122,7 @@ def test_contactless_package_is_left_at_door_with_photo_and_confirmed_by_the_hou
 
 
 def test_undelivered_then_resolved(personas: Personas) -> None:
-    d = aggregated(personas, keys=("101", "102"))
-    run_create(window=d.window, drop_off=d.point, volunteer=personas.building_lead, actor=personas.grid_worker)
+    d = out_with_building_lead(personas, keys=("101", "102"))
     with pytest.raises(ValidationError):
         delivery.package_undelivered(d.packages["101"], reason=" ", actor=personas.building_lead)
     delivery.package_undelivered(d.packages["101"], reason="家中无人", actor=personas.building_lead)
@@ -148,8 +147,7 @@ def test_undelivered_then_resolved(personas: Personas) -> None:
 
 
 def test_sync_answers_each_uuid_once(personas: Personas) -> None:
-    d = aggregated(personas, keys=("101", "102"))
-    run_create(window=d.window, drop_off=d.point, volunteer=personas.building_lead, actor=personas.grid_worker)
+    d = out_with_building_lead(personas, keys=("101", "102"))
     u1, u2, u3 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     device_time = T0 + datetime.timedelta(days=1, hours=1)
     items = [

@@ -29,7 +29,7 @@ from linli.lib.testing import build_personas
 from linli.supplies.choices import PackageStatus
 from linli.supplies.models import Package
 from linli.supplies.services.delivery import run_create
-from linli.supplies.tests.test_delivery_fixtures import aggregated
+from linli.supplies.tests.test_delivery_fixtures import aggregated, out_with_building_lead
 
 pytestmark = pytest.mark.browser
 
@@ -124,8 +124,7 @@ def test_volunteer_whose_phone_storage_is_full_is_told_the_offline_hand_over_was
 ) -> None:
     # given: the building lead's run, offline, on a phone whose storage has filled up
     personas = build_personas()
-    d = aggregated(personas, keys=("101", "102"))
-    run_create(window=d.window, drop_off=d.point, volunteer=personas.building_lead, actor=personas.grid_worker)
+    d = out_with_building_lead(personas, keys=("101", "102"))
     page.add_init_script(FULL_STORAGE)
     login_as(personas.building_lead.username)
     page.goto("/supplies/delivery/mine/")

@@ -11,7 +11,7 @@ from linli.lib.testing import Personas
 from linli.registry.models import Household
 from linli.supplies.models import DropOffPoint, Order, OrderWindow, Package, Supplier
 from linli.supplies.services.aggregation import aggregate
-from linli.supplies.services.delivery import drop_off_create
+from linli.supplies.services.delivery import drop_off_create, run_create
 from linli.supplies.services.ordering import place_order
 from linli.supplies.testing import open_window
 
@@ -60,3 +60,10 @@ def aggregated(personas: Personas, keys: tuple[str, ...] = ("101", "102", "201",
     window.refresh_from_db()
     packages = {key: Package.objects.get(order=order) for key, order in orders.items()}
     return Delivered(window, point, orders, packages)
+
+
+def out_with_building_lead(personas: Personas, keys: tuple[str, ...]) -> Delivered:
+    """:func:`aggregated`, and the drop-off point's packages given to the building lead as a run."""
+    d = aggregated(personas, keys=keys)
+    run_create(window=d.window, drop_off=d.point, volunteer=personas.building_lead, actor=personas.grid_worker)
+    return d

@@ -17,8 +17,8 @@ from linli.browser_tests.conftest import (  # noqa: F401  (fixtures)
 )
 from linli.lib.testing import build_personas
 from linli.supplies.models import Payment
-from linli.supplies.services.delivery import handover, run_create
-from linli.supplies.tests.test_delivery_fixtures import aggregated
+from linli.supplies.services.delivery import handover
+from linli.supplies.tests.test_delivery_fixtures import out_with_building_lead
 
 pytestmark = pytest.mark.browser
 
@@ -29,8 +29,7 @@ def test_worker_collects_on_delivery_and_the_window_balances(
 ) -> None:
     # given: two packages delivered, nothing paid yet
     personas = build_personas()
-    d = aggregated(personas, keys=("101", "102"))
-    run_create(window=d.window, drop_off=d.point, volunteer=personas.building_lead, actor=personas.grid_worker)
+    d = out_with_building_lead(personas, keys=("101", "102"))
     for key in ("101", "102"):
         handover(d.packages[key].handover_code, actor=personas.building_lead)
     login_as(personas.community_worker.username)
