@@ -78,7 +78,28 @@ def _copy(cursor: Any, table: str, columns: list[str], types: list[int]) -> Iter
         yield copy
 
 
-def _may_skip_triggers(cursor: Any, table: str) -> bool:
+def _may_set_replica_role(cursor: Any) -> bool:
+    """Whether this role may set ``session_replication_role`` (see ``_may_skip_triggers``); logs the
+    GRANT that would allow it, once per process, when it may not."""
+    global _hinted
+    if connection.pg_version < 150000:  # type: ignore[attr-defined]
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    else:
+        cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+    if cursor.fetchone()[0]:
+        return True
+    if not _hinted:
+        _hinted = True
+        logger.info(
+            "roster imports check every copied row's foreign keys; they would skip the checks that cannot"
+            " fail (~10%% faster) if this role may set session_replication_role: GRANT SET ON PARAMETER"
+            " session_replication_role TO %s",
+            connection.settings_dict.get("USER") or "<role>",
+        )
+    return False
+
+
+def _may_skip_triggers(cursor: Any, table: str, *, may_set: bool | None = None) -> bool:
     """Whether a COPY into ``table`` may run with ``session_replication_role = replica``.
 
     That role skips the row-by-row foreign-key checks (and every ordinary trigger) of the statements
@@ -87,23 +108,11 @@ def _may_skip_triggers(cursor: Any, table: str) -> bool:
     no other transaction can see, let alone delete — and the households' in units it has just
     created (an index probe and a row lock per row, ~20% of the database's work on an import). It
     needs the right to set the parameter (a superuser, or ``GRANT SET ON PARAMETER
-    session_replication_role``, PostgreSQL 15+: README, Configuration) and a table without triggers
-    of its own, which the role would silently skip too; otherwise the checks run as usual.
+    session_replication_role``, PostgreSQL 15+: README, Configuration; ``may_set`` when already
+    asked) and a table without triggers of its own, which the role would silently skip too;
+    otherwise the checks run as usual.
     """
-    global _hinted
-    if connection.pg_version < 150000:  # type: ignore[attr-defined]
-        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-    else:
-        cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-    if not cursor.fetchone()[0]:
-        if not _hinted:
-            _hinted = True
-            logger.info(
-                "roster imports check every copied row's foreign keys; they would skip the checks that cannot"
-                " fail (~10%% faster) if this role may set session_replication_role: GRANT SET ON PARAMETER"
-                " session_replication_role TO %s",
-                connection.settings_dict.get("USER") or "<role>",
-            )
+    if not (_may_set_replica_role(cursor) if may_set is None else may_set):
         return False
     cursor.execute(
         "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal AND tgenabled <> 'D'",
@@ -165,8 +174,9 @@ class DirectCopy:
             self.foreign_keys = ", ".join(row[0] for row in cursor.fetchall())
             if self.foreign_keys:
                 cursor.execute(f"SET CONSTRAINTS {self.foreign_keys} IMMEDIATE")
-            self.people_unchecked = _may_skip_triggers(cursor, Person._meta.db_table)
-            self.households_unchecked = _may_skip_triggers(cursor, Household._meta.db_table)
+            may_set = _may_set_replica_role(cursor)
+            self.people_unchecked = _may_skip_triggers(cursor, Person._meta.db_table, may_set=may_set)
+            self.households_unchecked = _may_skip_triggers(cursor, Household._meta.db_table, may_set=may_set)
         # The units this import created (in this transaction): households in them need no check either.
         self.own_units: set[int] = set()
 
