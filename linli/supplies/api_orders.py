@@ -202,7 +202,7 @@ def order_submit(request: HttpRequest, payload: OrderIn) -> HttpResponse:
         # The plain case of a rush, checked and written by one statement (PostgreSQL).
         placed = rush.place(key_hash=auth.key_hash, key=key, body=body)
         if placed is not None:
-            return HttpResponse(placed, status=201, content_type=JSON_UTF8, charset="utf-8")
+            return HttpResponse(placed[1], status=placed[0], content_type=JSON_UTF8, charset="utf-8")
     token_to_touch, facts = None, None
     if isinstance(auth, PendingToken):
         if connection.vendor == "postgresql":

@@ -35,6 +35,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from linli.accounts.models import ApiToken
 from linli.audit.models import AuditAction
@@ -52,6 +53,8 @@ MAX_LINES = 50
 MAX_QUANTITY = 999
 KEY_MAX_LENGTH = 100
 # HTTP status of each refusal code (the API answers with these; pages show the message).
+# The refusal of a second live order of a household in a window (also said by services/rush.py).
+DUPLICATE_MESSAGE = gettext_lazy("本户在该窗口已有订单；如需修改，请先取消原订单")
 REFUSAL_STATUS = {"sold_out": 409, "duplicate": 409, "closed": 422, "limit": 422, "empty": 422, "invalid": 422}
 
 
@@ -372,7 +375,7 @@ def _place(
                 from_reserved = _take(offer, row.quantity, priority=priority)
                 if from_reserved is None:
                     if _live_order_exists(window.pk, household.pk):
-                        raise refuse(_("本户在该窗口已有订单；如需修改，请先取消原订单"), "duplicate")
+                        raise refuse(str(DUPLICATE_MESSAGE), "duplicate")
                     raise refuse(_("「%(name)s」已售罄或库存不足") % {"name": offer.name}, "sold_out", offer=offer.pk)
                 row.from_reserved = from_reserved
             order.save(force_insert=True)
@@ -392,7 +395,7 @@ def _place(
                 )
     except IntegrityError as exc:
         if "order_one_live_per_household" in str(exc) or _live_order_exists(window.pk, household.pk):
-            raise refuse(_("本户在该窗口已有订单；如需修改，请先取消原订单"), "duplicate") from exc
+            raise refuse(str(DUPLICATE_MESSAGE), "duplicate") from exc
         raise
     order.lines_cache = rows  # type: ignore[attr-defined]
     return order

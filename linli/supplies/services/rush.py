@@ -2,16 +2,21 @@
 
 The plain case of an order rush — a resident with a bearer token orders for their own household, a
 normal-priority household (not sealed, not isolated), in an open window of its community, every line
-an offer of that window within its per-household limit and spread over several stock buckets, a new
-idempotency key and no live order in the window — is checked and written by one statement, its own
-commit: the token's check, the household's priority, the window and the offers are read, one free
-bucket per line is locked (``SKIP LOCKED``) and decremented, and the order, its lines, the key's
-stored answer and the token's ``last_used_at`` are written; the statement returns the answer's JSON,
-which is sent as it is.
+an offer of that window within its per-household limit and spread over several stock buckets, and a
+new idempotency key — is checked and written by one statement, its own commit: the token's check,
+the household's priority, the window and the offers are read; then
 
-Anything else — a check that does not hold, a line no single free bucket can serve, a key or order
-that exists already (also when a concurrent request wins the race: the unique index refuses the
-write) — makes the statement write nothing, and the caller takes the general path
+* with no live order of the household in the window, one free bucket per line is locked (``SKIP
+  LOCKED``) and decremented, and the order, its lines, the key's stored answer and the token's
+  ``last_used_at`` are written; the statement returns the 201 answer's JSON, which is sent as it is;
+* with a live order already (the household orders again with a new key: a second phone, a page
+  reloaded after the answer was lost), the duplicate's 409 refusal is stored for the key and
+  returned, and no bucket is touched — the general path would lock and decrement a bucket per line,
+  fail on the one-live-order index and roll back, some ten round trips with the hot rows locked.
+
+Anything else — a check that does not hold, a line no single free bucket can serve, a key that
+exists already (also when a concurrent request wins the race: the unique index refuses the write) —
+makes the statement write nothing, and the caller takes the general path
 (:func:`linli.supplies.services.ordering.submit_order`), which gives the same answers with their
 reasons. The answers are the same either way: ``test_order_rush_path.py`` compares the two.
 """
@@ -31,10 +36,12 @@ from linli.registry.models import Household
 from linli.supplies.choices import OrderStatus, PaymentMode, Priority, WindowStatus
 from linli.supplies.models import IdempotencyKey, Offer, OfferBucket, Order, OrderLine, OrderWindow
 from linli.supplies.services.ordering import (
+    DUPLICATE_MESSAGE,
     HOUSEHOLD_PLACE,
     KEY_MAX_LENGTH,
     MAX_LINES,
     MAX_QUANTITY,
+    REFUSAL_STATUS,
     priority_sql,
     request_hash,
     sql_literal,
@@ -64,6 +71,7 @@ def _sql() -> str:
     placed, normal = sql_literal(OrderStatus.PLACED.value), int(Priority.NORMAL)
     sealed, isolated = priority_sql("h")
     resolution = int(LAST_USED_RESOLUTION.total_seconds())
+    duplicate_status = REFUSAL_STATUS["duplicate"]
     places = ", ".join(PLACES)
     return f"""
 WITH t AS (
@@ -90,12 +98,19 @@ WITH t AS (
            WHERE id = v.offer_id OFFSET 0) o
   WHERE o.window_id = w.id AND o.buckets > 1
     AND (o.per_household_limit IS NULL OR v.quantity <= o.per_household_limit)
-), ok AS (
-  SELECT 1 FROM t
+), fresh AS (
+  -- Every line is the window's, within its limit, and the key is new: the order is placed (ok), or
+  -- refused as a duplicate when the household has a live order in the window (dup).
+  SELECT NOT EXISTS (SELECT 1 FROM {table[Order]} x
+                     WHERE x.window_id = %(window)s AND x.household_id = %(household)s AND x.status = {placed})
+         AS first
+  FROM t
   WHERE (SELECT count(*) FROM v) = %(n)s
-    AND NOT EXISTS (SELECT 1 FROM {table[Order]} x
-                    WHERE x.window_id = %(window)s AND x.household_id = %(household)s AND x.status = {placed})
     AND NOT EXISTS (SELECT 1 FROM {table[IdempotencyKey]} k WHERE k.user_id = t.user_id AND k.key = %(key)s)
+), ok AS (
+  SELECT 1 FROM fresh WHERE first
+), dup AS (
+  SELECT 1 FROM fresh WHERE NOT first
 ), c AS (
   SELECT v.quantity, (
     SELECT id FROM {table[OfferBucket]}
@@ -115,7 +130,7 @@ WITH t AS (
   FROM t, h, w WHERE (SELECT count(*) FROM b) = %(n)s
   RETURNING id, total
 ), a AS (
-  SELECT json_build_object(
+  SELECT 201 AS status, json_build_object(
     'id', o.id, 'window', %(window)s, 'household', %(household)s, 'status', {placed}, 'priority', {normal},
     'payment_mode', %(payment_mode)s, 'total', o.total::text, 'is_proxy', false,
     'lines', (SELECT json_agg(json_build_object('offer', v.offer_id, 'quantity', v.quantity,
@@ -123,18 +138,23 @@ WITH t AS (
                               ORDER BY v.offer_id) FROM v)
   ) AS answer
   FROM o
+  UNION ALL
+  -- ordering.refusal_answer of the duplicate's refusal (nothing taken, nothing placed).
+  SELECT {duplicate_status}, json_build_object('detail', %(duplicate)s::text, 'errors', json_build_object(),
+                                               'code', 'duplicate')
+  FROM dup
 ), l AS (
   INSERT INTO {table[OrderLine]} (order_id, offer_id, quantity, from_reserved, price, amount, short)
   SELECT o.id, v.offer_id, v.quantity, 0, v.price, v.amount, 0 FROM o, v
 ), k AS (
   INSERT INTO {table[IdempotencyKey]} (user_id, key, request_hash, status_code, response, created_at)
-  SELECT t.user_id, %(key)s, %(request_hash)s, 201, a.answer::jsonb, now() FROM t, a
+  SELECT t.user_id, %(key)s, %(request_hash)s, a.status, a.answer::jsonb, now() FROM t, a
 ), touched AS (
-  UPDATE {table[ApiToken]} SET last_used_at = now() FROM t, o
+  UPDATE {table[ApiToken]} SET last_used_at = now() FROM t, a
   WHERE {table[ApiToken]}.id = t.token_id
     AND (t.last_used_at IS NULL OR t.last_used_at <= now() - interval '{resolution} seconds')
 )
-SELECT answer::text FROM a"""
+SELECT status, answer::text FROM a"""
 
 
 def plain_lines(body: dict[str, Any]) -> tuple[list[int], list[int]] | None:
@@ -151,10 +171,12 @@ def plain_lines(body: dict[str, Any]) -> tuple[list[int], list[int]] | None:
     return offers, quantities
 
 
-def place(*, key_hash: str, key: str, body: dict[str, Any]) -> str | None:
-    """Place the resident's order in one statement: the 201 answer's JSON text, or None when nothing
-    was written and the general path must answer (see the module's docstring). ``body`` is the
-    validated request body (``OrderIn``'s fields), ``key`` the ``Idempotency-Key`` header."""
+def place(*, key_hash: str, key: str, body: dict[str, Any]) -> tuple[int, str] | None:
+    """Place the resident's order in one statement: (201, the answer's JSON text), or (409, the
+    duplicate's refusal) when the household has a live order in the window already (stored for the
+    key as the general path stores it; no stock is touched); None when nothing was written and the
+    general path must answer (see the module's docstring). ``body`` is the validated request body
+    (``OrderIn``'s fields), ``key`` the ``Idempotency-Key`` header."""
     key = key.strip()
     lines = plain_lines(body)
     if connection.vendor != "postgresql" or not connection.get_autocommit() or lines is None:
@@ -173,6 +195,7 @@ def place(*, key_hash: str, key: str, body: dict[str, Any]) -> str | None:
         "note": body.get("note") or "",
         "key": key,
         "request_hash": request_hash(body),
+        "duplicate": str(DUPLICATE_MESSAGE),
     }
     try:
         rows = prepared.fetch(_sql(), params)
@@ -180,4 +203,4 @@ def place(*, key_hash: str, key: str, body: dict[str, Any]) -> str | None:
         # A concurrent request wrote this key or this household's live order first: the statement
         # wrote nothing, and the general path answers (a replay, or the duplicate's refusal).
         return None
-    return rows[0][0] if rows else None
+    return (rows[0][0], rows[0][1]) if rows else None

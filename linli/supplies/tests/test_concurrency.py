@@ -207,9 +207,9 @@ def test_residents_rush_through_the_one_statement_path(personas: Personas, monke
     placed: list[bool] = []
     real_place = rush.place
 
-    def spy(**kwargs: Any) -> str | None:
+    def spy(**kwargs: Any) -> tuple[int, str] | None:
         answer = real_place(**kwargs)
-        placed.append(answer is not None)
+        placed.append(answer is not None and answer[0] == 201)
         return answer
 
     monkeypatch.setattr(rush, "place", spy)

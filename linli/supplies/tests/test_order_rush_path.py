@@ -36,13 +36,16 @@ pytestmark = [
 ORDERS = "/api/v1/supplies/orders"
 
 
+Answer = tuple[int, str] | None
+
+
 @pytest.fixture
-def answers(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+def answers(monkeypatch: pytest.MonkeyPatch) -> list[Answer]:
     """What every ``rush.place`` call answered (None: handed over to the general path)."""
-    seen: list[str | None] = []
+    seen: list[Answer] = []
     real = rush.place
 
-    def spy(**kwargs: Any) -> str | None:
+    def spy(**kwargs: Any) -> Answer:
         seen.append(real(**kwargs))
         return seen[-1]
 
@@ -55,14 +58,17 @@ class Resident:
         self.token, key = api_token_create(user=user, name="phone")
         self.client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
 
-    def order(self, window: OrderWindow, household: int, *lines: tuple[int, int], key: str, **extra: Any) -> Any:
+    def order(
+        self, window: OrderWindow, household: int, *lines: tuple[int, int], key: str, language: str = "", **extra: Any
+    ) -> Any:
         body = {
             "window": window.pk,
             "household": household,
             "lines": [{"offer": offer, "quantity": quantity} for offer, quantity in lines],
             **extra,
         }
-        return self.client.post(ORDERS, body, content_type="application/json", headers={"Idempotency-Key": key})
+        headers = {"Idempotency-Key": key, **({"Accept-Language": language} if language else {})}
+        return self.client.post(ORDERS, body, content_type="application/json", headers=headers)
 
 
 def window_with(personas: Personas, buckets: int = 4, **items: int) -> tuple[OrderWindow, list[Offer]]:
@@ -89,7 +95,7 @@ def stored(order_id: int) -> dict[str, Any]:
 
 
 def test_a_plain_order_is_one_statement_and_stored_as_the_general_path_stores_it(
-    personas: Personas, answers: list[str | None], monkeypatch: pytest.MonkeyPatch
+    personas: Personas, answers: list[Answer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window, (veg, eggs) = window_with(personas, 标准蔬菜包=40, 鸡蛋=40)
     resident = Resident(personas.resident)
@@ -136,7 +142,7 @@ def test_a_plain_order_is_one_statement_and_stored_as_the_general_path_stores_it
     assert Decimal(str(IdempotencyKey.objects.get(response__id=body["id"]).response["total"])) == Decimal("55.50")
 
 
-def test_a_replay_and_a_reused_key_after_the_rush_path(personas: Personas, answers: list[str | None]) -> None:
+def test_a_replay_and_a_reused_key_after_the_rush_path(personas: Personas, answers: list[Answer]) -> None:
     window, (veg, _eggs) = window_with(personas, 标准蔬菜包=40, 鸡蛋=40)
     resident = Resident(personas.resident)
     household = personas.resident_household.pk
@@ -149,7 +155,55 @@ def test_a_replay_and_a_reused_key_after_the_rush_path(personas: Personas, answe
     assert reused.status_code == 422 and reused.json()["code"] == "key_reused"
     duplicate = resident.order(window, household, (veg.pk, 1), key="another")
     assert duplicate.status_code == 409 and duplicate.json()["code"] == "duplicate"
+    assert answers[-1] is not None and answers[-1][0] == 409  # the rush path refused it
     assert Order.objects.filter(window=window).count() == 1 and left(veg) == 39
+
+
+def test_a_household_ordering_again_is_refused_by_the_rush_path_as_by_the_general_path(
+    personas: Personas, answers: list[Answer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second order of a household in a window, with a new key (another phone, a reloaded page):
+    the same 409, the same stored refusal, replayed the same way, in the caller's language; no bucket
+    is touched and the token is marked used, whichever path answers."""
+    resident = Resident(personas.resident)
+    household = personas.resident_household.pk
+    results = []
+    for rush_on in (True, False):
+        window, (veg, eggs) = window_with(personas, 标准蔬菜包=40, 鸡蛋=40)
+        first = resident.order(window, household, (veg.pk, 1), key=f"first-{rush_on}")
+        assert first.status_code == 201
+        if not rush_on:
+            monkeypatch.setattr(rush, "place", lambda **kwargs: None)
+        ApiToken.objects.filter(pk=resident.token.pk).update(last_used_at=None)
+        calls = len(answers)
+        before = (left(veg), left(eggs), Order.objects.count())
+        again = resident.order(window, household, (eggs.pk, 2), (veg.pk, 1), key=f"again-{rush_on}")
+        assert (left(veg), left(eggs), Order.objects.count()) == before
+        if rush_on:
+            assert answers[calls:] == [(409, again.content.decode())]
+        stored_key = IdempotencyKey.objects.get(key=f"again-{rush_on}")
+        resident.token.refresh_from_db()
+        assert resident.token.last_used_at is not None
+        replay = resident.order(window, household, (eggs.pk, 2), (veg.pk, 1), key=f"again-{rush_on}")
+        english = resident.order(window, household, (veg.pk, 1), key=f"english-{rush_on}", language="en")
+        results.append(
+            (
+                again.status_code,
+                again.json(),
+                (stored_key.user_id, stored_key.status_code, stored_key.response),
+                (replay.status_code, replay.json()),
+                (english.status_code, english.json()),
+            )
+        )
+    assert results[0] == results[1]
+    status, body, key_row, replayed, english_answer = results[0]
+    assert status == 409 and body == {
+        "detail": "本户在该窗口已有订单；如需修改，请先取消原订单",
+        "errors": {},
+        "code": "duplicate",
+    }
+    assert key_row == (personas.resident.pk, 409, body) and replayed == (409, body)
+    assert english_answer[0] == 409 and english_answer[1]["detail"].startswith("This household already has an order")
 
 
 @pytest.mark.parametrize(
@@ -157,7 +211,7 @@ def test_a_replay_and_a_reused_key_after_the_rush_path(personas: Personas, answe
     ["sealed", "closed", "limit", "one_bucket", "not_theirs", "no_single_bucket", "revoked", "foreign_offer"],
 )
 def test_what_the_rush_path_hands_over_writes_nothing_and_is_answered_as_before(
-    personas: Personas, answers: list[str | None], case: str
+    personas: Personas, answers: list[Answer], case: str
 ) -> None:
     """Each case once with the rush path on and once with it off: same status, same answer, same stock."""
     results = []
@@ -226,7 +280,7 @@ def test_plain_lines_hands_over_what_is_not_plain() -> None:
     assert rush.plain_lines({"lines": [{"offer": n, "quantity": 1} for n in range(ordering.MAX_LINES + 1)]}) is None
 
 
-def test_the_answer_is_json_the_general_path_would_replay(personas: Personas, answers: list[str | None]) -> None:
+def test_the_answer_is_json_the_general_path_would_replay(personas: Personas, answers: list[Answer]) -> None:
     window, (veg, _eggs) = window_with(personas, 标准蔬菜包=40, 鸡蛋=40)
     response = Resident(personas.resident).order(window, personas.resident_household.pk, (veg.pk, 2), key="j")
     assert answers[0] is not None
