@@ -32,3 +32,28 @@ def test_fetch_raises_djangos_integrity_error() -> None:
     prepared.fetch("INSERT INTO linli_prepared_t VALUES (%s)", [1])
     with pytest.raises(IntegrityError), transaction.atomic():
         prepared.fetch("INSERT INTO linli_prepared_t VALUES (%s)", [1])
+
+
+def test_compact_drops_comments_and_spaces_but_keeps_quoted_text() -> None:
+    sql = "SELECT 'a -- b',  \"x  y\" -- a comment\n  FROM  t\n WHERE a - 1 > 0 AND b = 'it''s  --'  -- end\n"
+    assert prepared.compact(sql) == "SELECT 'a -- b', \"x  y\" FROM t WHERE a - 1 > 0 AND b = 'it''s  --'"
+    assert prepared.compact("SELECT $x$ -- kept $x$") == "SELECT $x$ -- kept $x$"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_hot_statements_stay_in_psycopgs_query_cache() -> None:
+    """psycopg converts a statement's placeholders once per text only up to 4,096 bytes; past that it
+    parses the text again on every call. The order and scan statements are sent within the limit."""
+    from psycopg import _queries
+
+    from linli.gate import services as gate
+    from linli.supplies.services import ordering, rush
+
+    statements = [rush._sql(), gate._ONLINE_SQL, *(ordering._insert_sql(n, True, True) for n in (1, 3, 10))]
+    for sql in statements:
+        assert len(prepared._sent(sql).encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH, sql[:80]
+    long_sql = "SELECT %(a)s::integer + 1 " + "-- " + "x" * 5000 + "\n"
+    prepared.fetch(long_sql, {"a": 1})
+    hits = _queries._query2pg.cache_info().hits
+    assert prepared.fetch(long_sql, {"a": 2}) == [(3,)]
+    assert _queries._query2pg.cache_info().hits == hits + 1
