@@ -42,7 +42,7 @@ def compact(sql: str) -> str:
     A text with dollar quoting (``$$``, ``$tag$``) is returned as it is."""
     if "$" in sql:
         return sql
-    parts = []
+    parts: list[str] = []
     for token in _SQL_TOKENS.findall(sql):
         if token.startswith("--"):
             token = " "
