@@ -417,6 +417,44 @@ def test_phone_with_full_storage_still_decides_offline_and_says_the_scan_was_not
     assert list(GateScan.objects.filter(offline=True).values_list("direction", flat=True)) == ["in"]
 
 
+# A browser that refuses IndexedDB, as some private modes do ("A mutation operation was attempted
+# on a database that did not allow mutations").
+NO_INDEXED_DB = """
+IDBFactory.prototype.open = function () {
+  throw new DOMException("A mutation operation was attempted on a database that did not allow mutations.",
+                         "InvalidStateError");
+};
+"""
+
+
+def test_browser_without_indexeddb_warns_and_still_queues_offline_scans_while_the_page_is_open(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: the guard's browser cannot keep anything on the phone (a private mode)
+    page.add_init_script(NO_INDEXED_DB)
+    gate, guard = on_duty(page, login_as)
+
+    # then: the page still gets ready, and says that closing it loses what waits for the network
+    notice = page.locator("#notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("本浏览器不能在手机上保存记录（可能开着无痕模式）")
+    expect(notice).to_contain_text("请勿关闭本页")
+    assert fits_phone_width(page)
+    save_screenshot(page, "gate_no_indexeddb")
+
+    # when: the network drops, the pass is decided on the phone and the scan waits in the page
+    guard.go_offline()
+    assert guard.scan("外出", "36.5", gate.passes["201"].token) == "allowed"
+    expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
+    guard.next()
+    guard.expect_queue(1)
+
+    # and when the network returns, the scan reaches the server once
+    page.context.set_offline(False)
+    guard.expect_queue(0)
+    assert GateScan.objects.filter(offline=True, household=gate.passes["201"].household).count() == 1
+
+
 def test_reload_without_network_opens_the_kept_page_and_keeps_scanning(
     page: Page, login_as: Callable[[str], None]
 ) -> None:

@@ -90,6 +90,9 @@ def _page_strings() -> dict[str, str]:
         "refused": _("不予通行"),
         "local_verdict": _("离线判定，联网后自动上传"),
         "not_kept": _("离线判定，但手机存储已满，本条未能保存：请手工登记"),
+        "not_persistent": _(
+            "本浏览器不能在手机上保存记录（可能开着无痕模式）：断网时的扫码只存在本页，请勿关闭本页，联网后会自动上传"
+        ),
         "server_verdict": _("服务器判定"),
         "need_temperature": _("请先测量并填写体温"),
         "bad_temperature": _("体温应在 34.0–43.0 ℃ 之间，保留一位小数"),

@@ -30,6 +30,7 @@ let authLost = false;
 let syncing = false;
 let seq = Date.now();
 let lastBundleAt = 0;
+let persistent = true; // the journal survives closing the page (IndexedDB opened)
 
 // --- network ------------------------------------------------------------------------------------
 
@@ -420,6 +421,7 @@ function render() {
     $("bundle-age").textContent = S.no_bundle;
   }
   const notices = [];
+  if (!persistent) notices.push(S.not_persistent);
   if (authLost) notices.push(S.login_needed);
   if (rejectedCount) notices.push(fill(S.rejected, { n: rejectedCount }));
   $("notice").textContent = notices.join(" ");
@@ -493,6 +495,7 @@ function wireUp() {
 
 async function start() {
   wireUp();
+  persistent = await store.isPersistent();
   useBundle(await store.getBundle(CHECKPOINT));
   await updateQueue();
   let kept = Promise.resolve();
