@@ -57,6 +57,15 @@ FULL_STORAGE = """
 })();
 """
 
+# A browser that refuses IndexedDB, as some private modes do ("A mutation operation was attempted
+# on a database that did not allow mutations").
+NO_INDEXED_DB = """
+IDBFactory.prototype.open = function () {
+  throw new DOMException("A mutation operation was attempted on a database that did not allow mutations.",
+                         "InvalidStateError");
+};
+"""
+
 
 @pytest.fixture(scope="module")
 def _async_unsafe_allowed() -> Iterator[None]:

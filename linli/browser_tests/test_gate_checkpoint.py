@@ -23,7 +23,14 @@ from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from linli.browser_tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, FULL_STORAGE, save_screenshot
+from linli.browser_tests.conftest import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FULL_STORAGE,
+    NO_INDEXED_DB,
+    save_screenshot,
+)
 from linli.gate import passes, services
 from linli.gate.choices import HoldReason, Reason, RiskLevel, Verdict
 from linli.gate.models import Checkpoint, GateRules, GateScan, HouseholdPass, QuotaViolation
@@ -415,16 +422,6 @@ def test_phone_with_full_storage_still_decides_offline_and_says_the_scan_was_not
     page.context.set_offline(False)
     guard.expect_queue(0)
     assert list(GateScan.objects.filter(offline=True).values_list("direction", flat=True)) == ["in"]
-
-
-# A browser that refuses IndexedDB, as some private modes do ("A mutation operation was attempted
-# on a database that did not allow mutations").
-NO_INDEXED_DB = """
-IDBFactory.prototype.open = function () {
-  throw new DOMException("A mutation operation was attempted on a database that did not allow mutations.",
-                         "InvalidStateError");
-};
-"""
 
 
 def test_browser_without_indexeddb_warns_and_still_queues_offline_scans_while_the_page_is_open(

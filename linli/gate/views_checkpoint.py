@@ -40,6 +40,7 @@ SHELL_FILES = (
     "gate/store.js",
     "gate/vendor/jsQR.js",
     "linli/qrcamera.js",
+    "linli/kept.js",
     "gate/vendor/noble-ed25519.js",
     "gate/icon-192.png",
     "gate/icon-512.png",

@@ -40,6 +40,7 @@ SHELL_FILES = (
     "supplies/handover_store.js",
     "gate/vendor/jsQR.js",
     "linli/qrcamera.js",
+    "linli/kept.js",
 )
 DELIVERED = list(DELIVERED_STATES)
 
@@ -283,6 +284,9 @@ def _page_strings() -> dict[str, str]:
         "not_mine_offline": _("离线：该包裹不在您的配送清单中，已记录，联网后由服务器核验"),
         "not_kept": _("手机存储已满，本次交付未能记录：请联网后重扫，或手工登记"),
         "photo_not_kept": _("手机存储已满，门口照片未能保存：请联网后重拍"),
+        "not_persistent": _(
+            "本浏览器不能在手机上保存记录（可能开着无痕模式）：断网时的扫码只存在本页，请勿关闭本页，联网后会自动上传"
+        ),
         "queued_ok": _("离线已记录：{address}，联网后自动上传"),
         "queued_contactless": _("离线已记录：{address} 无接触放门口，联网后自动上传"),
         "already_local": _("已交付，无需重复扫码：{address}"),

@@ -20,6 +20,7 @@ const root = $("handover");
 
 let reachable = true;
 let authLost = false;
+let persistent = true; // the journal survives closing the page (IndexedDB opened)
 let syncing = false;
 let seq = Date.now();
 let queueCount = 0;
@@ -246,6 +247,7 @@ function render() {
   if (photoCount) waiting.push(fill(S.photos_queued, { n: photoCount }));
   $("queue").textContent = waiting.length ? waiting.join(" · ") : S.synced;
   const notices = [];
+  if (!persistent) notices.push(S.not_persistent);
   if (authLost) notices.push(S.login_needed);
   if (rejected.length) {
     const last = rejected[rejected.length - 1];
@@ -355,6 +357,7 @@ function wireUp() {
 
 async function start() {
   wireUp();
+  persistent = await store.isPersistent();
   await updateQueue();
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(config.urls.service_worker).catch(() => {});

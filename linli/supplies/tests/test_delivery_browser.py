@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 
 from linli.browser_tests.conftest import (  # noqa: F401  (fixtures)
     FULL_STORAGE,
+    NO_INDEXED_DB,
     _async_unsafe_allowed,
     _fast_password_hasher,
     browser,
@@ -149,3 +150,32 @@ def test_volunteer_whose_phone_storage_is_full_is_told_the_offline_hand_over_was
     expect(page.locator("#verdict-word")).to_contain_text("离线已记录：1号楼1单元102")
     expect(page.locator("#queue")).to_have_text("待同步 1 条")
     assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.OUT
+
+
+def test_volunteer_whose_browser_keeps_nothing_is_warned_and_offline_hand_overs_still_sync(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: the building lead's browser cannot keep anything on the phone (a private mode)
+    personas = build_personas()
+    d = out_with_building_lead(personas, ("101", "102"))
+    page.add_init_script(NO_INDEXED_DB)
+    login_as(personas.building_lead.username)
+    page.goto("/supplies/delivery/mine/")
+
+    # then: the page still gets ready, and warns that closing it loses what waits for the network
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#notice")).to_contain_text("本浏览器不能在手机上保存记录（可能开着无痕模式）")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # when: offline, a package is handed over; then the network returns
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("离线")
+    scan(page, d.packages["102"].handover_code)
+    expect(page.locator("#verdict-word")).to_contain_text("离线已记录：1号楼1单元102")
+    expect(page.locator("#queue")).to_have_text("待同步 1 条")
+    page.context.set_offline(False)
+
+    # then: the hand-over kept in the page reaches the server
+    expect(page.locator("#queue")).to_have_text("已全部同步", timeout=30_000)
+    assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.HANDED_OVER
