@@ -23,7 +23,7 @@ from linli.accounts.choices import GATE_ROLES
 from linli.gate import services
 from linli.gate.models import Checkpoint
 from linli.lib import scope
-from linli.lib.apiauth import DEFERRED_AUTH, PendingToken
+from linli.lib.apiauth import DEFERRED_AUTH, PendingToken, bearer_token
 from linli.lib.apiutil import ErrorOut, tree_staff
 
 router = Router(tags=["gate"])
@@ -199,14 +199,9 @@ def _stored_online(request: HttpRequest, checkpoint_id: Any) -> HttpResponse | N
         return None
     if len(checkpoint_id) > 18:  # beyond bigint: ninja's path
         return None
-    # ninja's HttpBearer reads the header so (from request.headers, which copies every header first).
-    header = request.META.get("HTTP_AUTHORIZATION")
-    if not header:
+    pending = bearer_token(request)
+    if pending is None:
         return None
-    scheme, *token = header.split(" ")
-    if scheme.lower() != "bearer":
-        return None
-    pending = PendingToken(" ".join(token))
     try:
         body = json.loads(request.body)  # as ninja's parser, which answers what does not parse
     except (ValueError, RecursionError):  # bad JSON or UTF-8 (ValueErrors), too deep

@@ -56,6 +56,18 @@ class PendingToken:
         return token_user(request, self.key)
 
 
+def bearer_token(request: HttpRequest) -> PendingToken | None:
+    """The request's bearer token, read as ninja's ``HttpBearer`` reads it, unchecked; None without one.
+    For a hot path that answers before ninja runs (and lets ninja answer anything else)."""
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if not header:
+        return None
+    scheme, *token = header.split(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return PendingToken(" ".join(token))
+
+
 class DeferredTokenAuth(HttpBearer):
     """A bearer token that the endpoint checks itself, in the same database round trip as its work.
 
