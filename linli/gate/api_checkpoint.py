@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,14 +16,14 @@ from ninja import Router, Schema, Status
 from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError, HttpError
 from ninja.responses import NinjaJSONEncoder
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from linli.accounts.choices import GATE_ROLES
 from linli.gate import services
 from linli.gate.models import Checkpoint
 from linli.lib import scope
 from linli.lib.apiauth import DEFERRED_AUTH, PendingToken, bearer_token
-from linli.lib.apiutil import ErrorOut, tree_staff
+from linli.lib.apiutil import ErrorOut, plain_body, tree_staff
 
 router = Router(tags=["gate"])
 
@@ -202,15 +201,8 @@ def _stored_online(request: HttpRequest, checkpoint_id: Any) -> HttpResponse | N
     pending = bearer_token(request)
     if pending is None:
         return None
-    try:
-        body = json.loads(request.body)  # as ninja's parser, which answers what does not parse
-    except (ValueError, RecursionError):  # bad JSON or UTF-8 (ValueErrors), too deep
-        return None
-    if not isinstance(body, dict):
-        return None
-    try:
-        payload = ScanIn.model_validate(body)
-    except ValidationError:  # ninja validates again and answers 422 with its own error list
+    payload = plain_body(request, ScanIn)
+    if payload is None:
         return None
     request.auth = pending  # type: ignore[attr-defined]
     result = services.scan_online(int(checkpoint_id), _input(payload), key_hash=pending.key_hash, admit=True)

@@ -25,11 +25,10 @@ from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError, HttpError
 from ninja.responses import NinjaJSONEncoder
 from pydantic import BaseModel, Field
-from pydantic import ValidationError as BodyError
 
 from linli.lib import scope
 from linli.lib.apiauth import DEFERRED_AUTH, PendingToken, bearer_token
-from linli.lib.apiutil import ErrorOut
+from linli.lib.apiutil import ErrorOut, plain_body
 from linli.registry.models import Household
 from linli.supplies import selectors
 from linli.supplies.choices import OrderStatus, Priority
@@ -200,15 +199,8 @@ def _placed_at_once(request: HttpRequest) -> HttpResponse | None:
     pending = bearer_token(request)
     if pending is None:
         return None
-    try:
-        body = json.loads(request.body)  # as ninja's parser, which answers what does not parse
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(body, dict):
-        return None
-    try:
-        payload = OrderIn.model_validate(body)
-    except BodyError:  # ninja validates again and answers 422 with its own error list
+    payload = plain_body(request, OrderIn)
+    if payload is None:
         return None
     placed = rush.place(
         key_hash=pending.key_hash, key=request.META.get("HTTP_IDEMPOTENCY_KEY", ""), body=payload.model_dump()
