@@ -30,7 +30,7 @@ _cursors: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # p
 
 # psycopg turns a statement's %s / %(name)s placeholders into $n once per text and caches that, but
 # only for texts of at most 4,096 bytes (psycopg._queries.MAX_CACHED_STATEMENT_LENGTH); a longer one
-# is parsed again on every execution (~0.1 ms for the 4.6 KB order statement). So a long statement
+# is parsed again on every execution (~31 µs for the 4.6 KB order statement). So a long statement
 # is sent compacted: without its comments and with each run of whitespace as one space.
 COMPACT_FROM = 2048
 _compacted: dict[str, str] = {}
@@ -44,9 +44,7 @@ def compact(sql: str) -> str:
         return sql
     parts: list[str] = []
     for token in _SQL_TOKENS.findall(sql):
-        if token.startswith("--"):
-            token = " "
-        elif token.isspace():
+        if token.startswith("--") or token.isspace():
             token = " "
         if token == " " and (not parts or parts[-1] == " "):
             continue
