@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import segno
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -475,6 +477,23 @@ def test_reload_without_network_opens_the_kept_page_and_keeps_scanning(
     page.context.set_offline(False)
     guard.expect_queue(0)
     assert GateScan.objects.filter(offline=True, household=gate.passes["201"].household).count() == 1
+
+
+def test_start_page_without_network_opens_the_last_checkpoint_page(page: Page, login_as: Callable[[str], None]) -> None:
+    # given: the checkpoint page was opened once online (the guard's phone starts at /gate/, which
+    # redirects to it), and its service worker has taken over
+    gate, guard = on_duty(page, login_as)
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+    checkpoint_path = urlparse(page.url).path
+
+    # when: the network drops and the phone opens the start page (the installed app's start_url)
+    page.context.set_offline(True)
+    page.goto(page.url.replace(checkpoint_path, reverse("gate:index")))
+
+    # then: the last checkpoint page opens from the phone and decides a scan
+    expect(page.locator("#gate")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#net")).to_have_text("离线")
+    assert guard.scan("外出", "36.5", gate.passes["201"].number) == "allowed"
 
 
 def test_camera_scan_reads_the_qr_and_shows_the_verdict(page: Page, login_as: Callable[[str], None]) -> None:

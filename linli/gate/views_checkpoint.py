@@ -9,6 +9,7 @@ the page itself keeps the checkpoint's offline bundle and its queue of scans in 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from linli.gate.api_checkpoint import SCAN_ROLES
 from linli.gate.choices import Direction, HoldReason, Reason
 from linli.gate.models import Checkpoint
 from linli.lib import scope
-from linli.lib.views import shell_version
+from linli.lib.views import offline_worker
 from linli.registry.choices import HealthCode
 
 # What the service worker keeps for a reload without network (paths under STATIC_URL).
@@ -177,16 +178,18 @@ def manifest(request: HttpRequest) -> HttpResponse:
 @require_GET
 @never_cache
 def service_worker(request: HttpRequest) -> HttpResponse:
-    """The service worker, served under /gate/ so that its scope covers the checkpoint pages."""
-    context = {
-        "version": shell_version(SHELL_FILES),
-        "shell": json.dumps([static(name) for name in SHELL_FILES]),
-        "scope": reverse("gate:index"),
-        "offline_text": json.dumps(_("网络已断开，且本机还没有保存卡口页面：请联网后打开一次。"), ensure_ascii=False),
-    }
-    response = render(request, "gate/checkpoint_sw.js", context, content_type="text/javascript; charset=utf-8")
-    response["Service-Worker-Allowed"] = reverse("gate:index")
-    return response
+    """The service worker, served under /gate/ so that its scope covers the checkpoint pages; the start
+    page (/gate/, which redirects a guard to their checkpoint) opens the last checkpoint page offline."""
+    scope = reverse("gate:index")
+    return offline_worker(
+        request,
+        name="gate",
+        scope=scope,
+        shell_files=SHELL_FILES,
+        kept="^" + re.escape(scope) + r"checkpoints/\d+/$",
+        start=scope,
+        offline_text=_("网络已断开，且本机还没有保存卡口页面：请联网后打开一次。"),
+    )
 
 
 urlpatterns = [

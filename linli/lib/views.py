@@ -1,13 +1,16 @@
 """Small pieces the pages share: a posted id, a service's validation errors put on a form, and the
-version of an offline page's cached files."""
+service worker of an offline page with the version of the files it keeps."""
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.templatetags.static import static
 
 
 def posted_pk(request: HttpRequest, name: str) -> int:
@@ -43,3 +46,33 @@ def shell_version(files: Iterable[str]) -> str:
         digest.update(name.encode())
         digest.update(file.read_bytes() if file.exists() else b"")
     return digest.hexdigest()[:16]
+
+
+def offline_worker(
+    request: HttpRequest,
+    *,
+    name: str,
+    scope: str,
+    shell_files: Iterable[str],
+    kept: str,
+    offline_text: str,
+    start: str | None = None,
+) -> HttpResponse:
+    """The service worker of an offline page (``templates/linli/offline_sw.js``), served at a path
+    under ``scope`` so that its scope covers the page: it keeps ``shell_files`` (static files, one
+    cache per version) and the pages whose path matches the JavaScript pattern ``kept``, and opens
+    them without network; ``start``, a page that redirects to a kept one, then opens the page last
+    kept. ``name`` names its caches; ``offline_text`` is the answer for a page never kept."""
+    files = list(shell_files)
+    context = {
+        "name": name,
+        "version": shell_version(files),
+        "shell": json.dumps([static(file) for file in files]),
+        "kept": json.dumps(kept),
+        "start": json.dumps(start),
+        "scope": scope,
+        "offline_text": json.dumps(offline_text, ensure_ascii=False),
+    }
+    response = render(request, "linli/offline_sw.js", context, content_type="text/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = scope
+    return response

@@ -8,7 +8,7 @@ a client uuid and the phone's time, and sends them to ``POST /api/v1/supplies/ha
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -17,14 +17,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.lib import scope
-from linli.lib.views import shell_version
+from linli.lib.views import offline_worker
 from linli.registry.models import Building, Compound
 from linli.supplies.choices import DELIVERED_STATES, PackageStatus, WindowStatus
 from linli.supplies.forms_delivery import DropOffForm, ResolveForm, RunForm, UndeliveredForm
@@ -350,18 +349,14 @@ def mine(request: HttpRequest) -> HttpResponse:
 @never_cache
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The hand-over page's service worker, served under /supplies/delivery/ so its scope covers it."""
-    scope_path = reverse("supplies:delivery_index")
-    context = {
-        "version": shell_version(SHELL_FILES),
-        "shell": json.dumps([static(name) for name in SHELL_FILES]),
-        "page": reverse("supplies:delivery_mine"),
-        "offline_text": json.dumps(_("网络已断开，且本机还没有保存配送页面：请联网后打开一次。"), ensure_ascii=False),
-    }
-    response = render(
-        request, "supplies/delivery/handover_sw.js", context, content_type="text/javascript; charset=utf-8"
+    return offline_worker(
+        request,
+        name="delivery",
+        scope=reverse("supplies:delivery_index"),
+        shell_files=SHELL_FILES,
+        kept="^" + re.escape(reverse("supplies:delivery_mine")) + "$",
+        offline_text=_("网络已断开，且本机还没有保存配送页面：请联网后打开一次。"),
     )
-    response["Service-Worker-Allowed"] = scope_path
-    return response
 
 
 urlpatterns: list[URLPattern] = [

@@ -1,12 +1,17 @@
-// The checkpoint page's service worker (served by linli.gate.views_checkpoint.service_worker).
-// It keeps the page and its static files so that a reload without network still opens the page;
-// scans and the offline bundle are the page's own business (IndexedDB), not the worker's.
+// An offline page's service worker (rendered by linli.lib.views.offline_worker): the gate's
+// checkpoint pages, the volunteer's hand-over page. It keeps the pages and their static files so
+// that a reload without network still opens them; what the page records (scans, hand-overs) is the
+// page's own business (IndexedDB, static/linli/kept.js), not the worker's.
 const VERSION = "{{ version }}";
-const SHELL = "linli-gate-shell-" + VERSION;
-const PAGES = "linli-gate-pages";
+const SHELL_PREFIX = "linli-{{ name }}-shell-";
+const SHELL = SHELL_PREFIX + VERSION;
+const PAGES = "linli-{{ name }}-pages";
 const SHELL_FILES = {{ shell|safe }};
-const SCOPE = "{{ scope }}";
-const LAST_PAGE = SCOPE + "__last__";
+// The pages kept for offline use (a pattern of their paths), and the start page that redirects to
+// one of them (null: none): offline, the start page opens the page last kept.
+const KEPT = new RegExp({{ kept|safe }});
+const START = {{ start|safe }};
+const LAST_PAGE = "{{ scope }}__last__";
 const OFFLINE_TEXT = {{ offline_text|safe }};
 const PAGE_TIMEOUT_MS = 4000;
 
@@ -23,24 +28,23 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("linli-gate-shell-") && k !== SHELL).map((k) => caches.delete(k))))
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith(SHELL_PREFIX) && k !== SHELL).map((k) => caches.delete(k))))
       .then(() => self.clients.claim()),
   );
 });
 
-function isCheckpointPage(url) {
-  return /\/checkpoints\/\d+\/$/.test(url.pathname);
+function isKept(url) {
+  return KEPT.test(url.pathname);
 }
 
 async function page(request) {
   const url = new URL(request.url);
   const cache = await caches.open(PAGES);
-  // The start page (/gate/) redirects a guard to their checkpoint: offline, the last checkpoint page.
-  const cached = (await cache.match(url.pathname)) || (url.pathname === SCOPE ? await cache.match(LAST_PAGE) : undefined);
+  const cached = (await cache.match(url.pathname)) || (url.pathname === START ? await cache.match(LAST_PAGE) : undefined);
   const network = fetch(request).then(async (response) => {
-    if (response.ok && !response.redirected && isCheckpointPage(url)) {
+    if (response.ok && !response.redirected && isKept(url)) {
       await cache.put(url.pathname, response.clone());
-      await cache.put(LAST_PAGE, response.clone());
+      if (START !== null) await cache.put(LAST_PAGE, response.clone());
     }
     return response;
   });
@@ -49,7 +53,7 @@ async function page(request) {
       () => new Response(OFFLINE_TEXT, { status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" } }),
     );
   }
-  // A gate's network may hang rather than fail: after a few seconds, the kept page.
+  // A gate's or a stairwell's network may hang rather than fail: after a few seconds, the kept page.
   const timeout = new Promise((resolve) => setTimeout(() => resolve(null), PAGE_TIMEOUT_MS));
   try {
     const first = await Promise.race([network, timeout]);
@@ -75,8 +79,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  // Only the checkpoint pages and the start page: the gate's other pages are not made for offline use.
-  if (request.mode === "navigate" && (isCheckpointPage(url) || url.pathname === SCOPE)) {
+  // Only the kept pages and the start page: the other pages under the scope are not made for offline use.
+  if (request.mode === "navigate" && (isKept(url) || url.pathname === START)) {
     event.respondWith(page(request));
   } else if (SHELL_FILES.includes(url.pathname)) {
     event.respondWith(shell(request));
