@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.bench_gate_scan import issue_passes, serve
+from bench.bench_gate_scan import issue_passes
 from bench.common import is_postgres, scratch_database
+from bench.wrk import serve
 
 NAME = "gate_sync_20k"
 SCANS_PER_GATE = 10_000

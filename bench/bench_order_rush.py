@@ -30,8 +30,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.bench_gate_scan import ensure_wrk, serve, server_command, wrk_run
 from bench.common import is_postgres, median, scratch_database
+from bench.wrk import LUA_COMMON, ensure_wrk, serve, server_command, wrk_run
 
 CONNECTIONS = 32
 HOT_TARGET_RATIO = 0.70
@@ -42,22 +42,16 @@ BASKET = 3
 
 # Arguments after "--": mode (order|ping), entries file ("household<TAB>bearer key" lines), the
 # window id, the offer ids (comma-separated), the basket size, the number of wrk threads.
-LUA = r"""
+LUA = (
+    LUA_COMMON
+    + r"""
 mode, entries, window, offers, basket, nthreads = "ping", {}, "", {}, 1, 1
-counts, acked, next_index = {}, {}, 0
-thread_id = 0
-threads = {}
+acked, next_index = {}, 0
 ping_request = nil
-
-function setup(thread)
-  thread_id = thread_id + 1
-  thread:set("thread_id", thread_id)
-  table.insert(threads, thread)
-end
 
 function init(args)
   mode = args[1]
-  math.randomseed(os.time() * 1000 + (thread_id or 0) * 7919 + math.floor(os.clock() * 1000000))
+  seed_random()
   if mode == "ping" then
     ping_request = wrk.format("GET", "/bench/ping")
     return
@@ -74,13 +68,6 @@ function init(args)
       table.insert(entries, {household = household, auth = "Bearer " .. key})
     end
   end
-end
-
-local function r16() return math.random(0, 65535) end
-
-local function uuid4()
-  return string.format("%04x%04x-%04x-4%03x-%04x-%04x%04x%04x",
-    r16(), r16(), r16(), math.random(0, 4095), 32768 + math.random(0, 16383), r16(), r16(), r16())
 end
 
 function request()
@@ -111,25 +98,14 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local statuses, ids = {}, {}
+  local ids = {}
   for _, thread in ipairs(threads) do
-    local c = thread:get("counts") or {}
-    for status, n in pairs(c) do statuses[status] = (statuses[status] or 0) + n end
-    local a = thread:get("acked") or {}
-    for _, id in ipairs(a) do table.insert(ids, id) end
+    for _, id in ipairs(thread:get("acked") or {}) do table.insert(ids, id) end
   end
-  local parts = {}
-  for status, n in pairs(statuses) do table.insert(parts, string.format('"%d": %d', status, n)) end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, ' ..
-    '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, "statuses": {%s}, ' ..
-    '"acked": [%s]}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout,
-    table.concat(parts, ", "), table.concat(ids, ",")))
+  write_summary(summary, latency, string.format(', "acked": [%s]', table.concat(ids, ",")))
 end
 """
+)
 
 
 @dataclass

@@ -44,13 +44,14 @@ def scratch_database(name: str) -> Iterator[None]:
     original = db.copy()
     connections.close_all()
     forget_process_caches()
-    if db["ENGINE"].endswith("postgresql"):
-        scratch = f"{db['NAME']}_bench_{name}"[:63]
-        with connection._nodb_cursor() as cursor:  # the server's maintenance database: ours may not exist yet
-            cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
-            cursor.execute(f'CREATE DATABASE "{scratch}"')
-        connections.close_all()
-        db["NAME"] = scratch
+    with contextlib.ExitStack() as stack:
+        if db["ENGINE"].endswith("postgresql"):
+            scratch = f"{db['NAME']}_bench_{name}"[:63]
+            _drop_database(scratch, create=True)
+            stack.callback(_drop_database, scratch)  # after the settings are restored below
+            db["NAME"] = scratch
+        else:
+            db["NAME"] = os.path.join(stack.enter_context(tempfile.TemporaryDirectory()), f"bench_{name}.sqlite3")
         try:
             call_command("migrate", verbosity=0, interactive=False)
             yield
@@ -58,19 +59,15 @@ def scratch_database(name: str) -> Iterator[None]:
             connections.close_all()
             db.update(original)
             forget_process_caches()
-            with connection._nodb_cursor() as cursor:  # the server's maintenance database: ours may not exist yet
-                cursor.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
-            connections.close_all()
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            db["NAME"] = os.path.join(tmp, f"bench_{name}.sqlite3")
-            try:
-                call_command("migrate", verbosity=0, interactive=False)
-                yield
-            finally:
-                connections.close_all()
-                db.update(original)
-                forget_process_caches()
+
+
+def _drop_database(name: str, *, create: bool = False) -> None:
+    """Drop the PostgreSQL database ``name`` if it exists (and create it anew with ``create``)."""
+    with connection._nodb_cursor() as cursor:  # the server's maintenance database: ours may not exist yet
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        if create:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    connections.close_all()
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
