@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 
 from linli import views
 from linli.api import api
@@ -25,6 +27,9 @@ urlpatterns = [
     path("admin/login/", admin_login),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page links (and the checkpoint page, an installed
+    # app, links its own icons): the static icon, not a 404 in the log for every new visitor.
+    path("favicon.ico", RedirectView.as_view(url=static("linli/favicon.ico"), permanent=True)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("linli.accounts.urls")),
     path("registry/", include("linli.registry.urls")),

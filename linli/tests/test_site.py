@@ -186,3 +186,18 @@ def test_a_page_not_found_or_forbidden_says_so_in_chinese_without_echoing_the_ad
     assert missing.status_code == 404 and forbidden.status_code == 403
     assert "未找到该页面" in missing.content.decode() and "987654" not in missing.content.decode()
     assert "无权操作" in forbidden.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_browser_finds_the_site_icon(client: Client) -> None:
+    from django.contrib.staticfiles import finders
+
+    # browsers ask for /favicon.ico on their own: it leads to the icon, not to a 404
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/linli/favicon.ico"
+    assert finders.find("linli/favicon.ico")
+    # and every page names its icon
+    page = client.get("/accounts/login/").content.decode()
+    assert '<link rel="icon" type="image/png" href="/static/linli/icon-192.png">' in page
+    assert finders.find("linli/icon-192.png")
