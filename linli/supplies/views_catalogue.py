@@ -228,10 +228,10 @@ def supplier_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "communities": [c.pk for c in supplier.communities.all()],
     }
     action = request.POST.get("action", "supplier")
-    form = SupplierForm(
-        request.POST if action == "supplier" else None, communities=communities, initial=initial, prefix="s"
-    )
-    staff_form = StaffLinkForm(request.POST if action == "link" else None, prefix="staff")
+    # Bound only to a POST of its own action: a GET (whose empty POST is not None) shows the values.
+    posted = posted_data(request)
+    form = SupplierForm(posted if action == "supplier" else None, communities=communities, initial=initial, prefix="s")
+    staff_form = StaffLinkForm(posted if action == "link" else None, prefix="staff")
     if request.method == "POST":
         if action == "supplier" and form.is_valid():
             data = dict(form.cleaned_data)
@@ -312,10 +312,11 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {f: getattr(item, f) for f in ("name", "category", "unit", "price", "per_household_limit")}
     initial.update(is_bundle=item.is_bundle, description=item.description, is_active=item.is_active)
     action = request.POST.get("action", "item")
-    form = ItemForm(request.POST if action == "item" else None, initial=initial)
+    posted = posted_data(request)  # a GET shows the item's values, not an empty bound form
+    form = ItemForm(posted if action == "item" else None, initial=initial)
     singles = Item.objects.filter(supplier_id=item.supplier_id, is_bundle=False).exclude(pk=item.pk).order_by("name")
     current = {p.part_id: p.quantity for p in item.parts.all()}
-    parts_form = PartsForm(request.POST if action == "parts" else None, items=singles, current=current)
+    parts_form = PartsForm(posted if action == "parts" else None, items=singles, current=current)
     if request.method == "POST":
         require_edit(item, user, CATALOGUE_ROLES)
         try:

@@ -114,6 +114,25 @@ def test_supplier_staff_manage_their_catalogue_and_bundles(personas: Personas) -
     assert client.post(f"/supplies/suppliers/{other.pk}/items/new/", {"name": "x"}).status_code == 404
 
 
+def test_the_item_and_supplier_pages_open_filled_in(personas: Personas) -> None:
+    """Opening an item or a supplier shows its current values, not an empty form full of "required"."""
+    eggs = make_item(shop(), "鸡蛋", price="12.50")
+    page = login(personas.supplier).get(f"/supplies/items/{eggs.pk}/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'value="鸡蛋"' in body and 'value="12.50"' in body and "请填写品名" not in body
+    assert 'name="is_active" id="id_is_active" checked' in body
+    # A community worker reads the same values in words (no form to edit; no "vegetables" or "True").
+    facts = login(personas.community_worker).get(f"/supplies/items/{eggs.pk}/").content.decode()
+    assert "<td>鸡蛋</td>" in facts and "<td>12.50</td>" in facts and "<td>蔬菜</td>" in facts
+    assert "<td>不限购</td>" in facts and "<td>是</td>" in facts and "True" not in facts and "False" not in facts
+    edit = login(personas.street_command).get(f"/supplies/suppliers/{shop().pk}/edit/")
+    body = edit.content.decode()
+    assert edit.status_code == 200
+    assert 'value="平价超市"' in body and "请填写商超名称" not in body
+    assert 'name="s-is_active" id="id_s-is_active" checked' in body
+
+
 def test_community_worker_creates_offers_and_publishes_a_window(personas: Personas) -> None:
     eggs = make_item(shop(), "鸡蛋", price="12")
     worker = login(personas.community_worker)
