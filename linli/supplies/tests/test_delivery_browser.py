@@ -179,3 +179,28 @@ def test_volunteer_whose_browser_keeps_nothing_is_warned_and_offline_hand_overs_
     # then: the hand-over kept in the page reaches the server
     expect(page.locator("#queue")).to_have_text("已全部同步", timeout=30_000)
     assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.HANDED_OVER
+
+
+def test_delivery_and_money_tables_fit_a_phone_in_english(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: a window out for delivery, and the grid worker reading the pages in English on a phone
+    personas = build_personas()
+    d = out_with_building_lead(personas, ("101", "102"))
+    login_as(personas.grid_worker.username)
+    page.goto("/supplies/delivery/")
+    page.get_by_role("button", name="English").click()
+
+    # then: each table becomes one card per row (as on the other supplies pages), nothing wider than the phone
+    for url in (
+        "/supplies/delivery/",
+        f"/supplies/delivery/windows/{d.window.pk}/",
+        "/supplies/delivery/drop-offs/",
+        "/supplies/money/",
+        f"/supplies/money/windows/{d.window.pk}/",
+    ):
+        page.goto(url)
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (url, width)
