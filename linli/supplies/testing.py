@@ -45,4 +45,4 @@ def open_window(
             supplier, name, price=f"{10 + n}.50"
         )
         offer_add(window, item, quantity, reserved=reserved, buckets=buckets, per_household_limit=limit)
-    return window_publish(window)
+    return window_publish(window, now=now - datetime.timedelta(hours=1))

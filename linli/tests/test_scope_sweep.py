@@ -639,7 +639,7 @@ def plant_supplies(c2: C2) -> None:
         )
         for item in items[:2]:
             catalogue.offer_add(made, item, 50, reserved=5, buckets=2)
-        return catalogue.window_publish(made, actor=actor)
+        return catalogue.window_publish(made, actor=actor, now=opens_at)
 
     past = window(SUPPLY_WINDOW_PAST, now - datetime.timedelta(days=2), now - datetime.timedelta(days=1))
     placed_at = now - datetime.timedelta(days=1, hours=12)

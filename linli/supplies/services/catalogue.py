@@ -114,8 +114,16 @@ def window_publish(window: OrderWindow, *, actor: Any = None, now: datetime.date
         raise ValidationError(_("只有草稿状态的窗口可以发布"))
     if not window.offers.exists():
         raise ValidationError(_("窗口还没有上架任何商品"))
+    now = now or timezone.now()
+    if window.cutoff_at <= now:
+        # Published, it could never be ordered in: nobody would see it, and it would go straight to aggregation.
+        local = timezone.localtime(window.cutoff_at)
+        raise ValidationError(
+            _("截单时间（%(cutoff)s）已过，不能发布：请先把截单时间改到以后") % {"cutoff": f"{local:%Y-%m-%d %H:%M}"},
+            code="past_cutoff",
+        )
     window.status = WindowStatus.PUBLISHED
-    window.published_at = now or timezone.now()
+    window.published_at = now
     window.save(update_fields=["status", "published_at"])
     audit_record(actor=actor, action=AuditAction.UPDATE, obj=window, changes={"status": ["draft", "published"]})
     return window

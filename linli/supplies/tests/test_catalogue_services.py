@@ -211,7 +211,11 @@ def test_publishing_needs_offers_and_a_draft(personas: Personas) -> None:
     catalogue.offer_update(offer, price="55.5", per_household_limit=1)
     offer.refresh_from_db()
     assert offer.price == Decimal("55.50") and offer.per_household_limit == 1
-    catalogue.window_publish(window, actor=personas.community_worker)
+    # A cut-off already past (a mistyped date): published, nobody could ever order in it.
+    with pytest.raises(ValidationError, match="截单时间（2026-11-02 20:00）已过，不能发布"):
+        catalogue.window_publish(window, actor=personas.community_worker, now=at(2, 20))
+    assert OrderWindow.objects.get(pk=window.pk).status == WindowStatus.DRAFT
+    catalogue.window_publish(window, actor=personas.community_worker, now=at(2, 9))
     assert window.status == WindowStatus.PUBLISHED
     with pytest.raises(ValidationError, match="草稿"):
         catalogue.window_publish(window)

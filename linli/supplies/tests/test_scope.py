@@ -78,7 +78,7 @@ def aggregated_window(supplier: Supplier, community: Any, orders: list[tuple[Hou
     )
     item = Item.objects.filter(supplier=supplier).first() or make_item(supplier, f"{supplier.name}蔬菜包")
     offer = catalogue.offer_add(window, item, 100)
-    catalogue.window_publish(window)
+    catalogue.window_publish(window, now=opened)
     for placed_for, actor, note in orders:
         ordering.place_order(
             window=window,
