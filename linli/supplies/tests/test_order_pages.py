@@ -72,6 +72,17 @@ def test_resident_sees_the_open_window_with_prices_stock_and_limits(personas: Pe
     assert form_key(client.get(ME).content.decode(), window) != form_key(html, window)
 
 
+def test_an_english_reader_sees_the_dates_in_english(personas: Personas, client: Client) -> None:
+    window = open_window(shop(), personas.tree.c1)
+    client.force_login(personas.resident)
+    html = client.get(ME, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    cutoff = timezone.localtime(window.cutoff_at)
+    # "Nov 25, 20:00" and "Nov 26", as the page's other words, not "11月25日"
+    assert f"{cutoff:%b} {cutoff.day}, {cutoff:%H:%M}" in html
+    assert f"{window.delivery_on:%b} {window.delivery_on.day}" in html
+    assert "月" not in html.split("<main", 1)[1]
+
+
 def test_resident_orders_and_the_answer_says_what_when_and_how(personas: Personas, client: Client) -> None:
     window = open_window(shop(), personas.tree.c1)
     veg, eggs = offers(window)["标准蔬菜包"], offers(window)["鸡蛋"]
