@@ -344,7 +344,7 @@ def proxy(request: HttpRequest) -> HttpResponse:
         found.sort(key=lambda entry: (entry.priority, order_of[entry.household.pk]))
     placed = list(
         scope.visible(Order.objects.filter(placed_by=user, is_proxy=True), user)
-        .select_related("window", "window__supplier", "compound", "building", "unit", "household")
+        .select_related("window", "window__supplier", "compound", "building", "unit", "household", "package")
         .order_by("-created_at")[:50]
     )
     context = {"form": form, "found": found, "placed": placed}

@@ -8,7 +8,6 @@ report for any supplier of its street; community workers read. Writes go through
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -33,10 +32,14 @@ from linli.supplies.views_catalogue import form_status, posted_data, require, re
 LOG_LIMIT = 100
 
 
-def _bar(days: Decimal | None, scale: int) -> int:
-    if days is None:
+def _bar(cover: stock.Cover, scale: int) -> int:
+    """The cover bar's length in percent: ``scale`` days or more fill it; no stock leaves it empty,
+    demand or not (with no demand, any stock fills it: nothing runs out)."""
+    if cover.on_hand <= 0:
+        return 0
+    if cover.days is None:
         return 100
-    return max(0, min(100, int(days * 100 / scale)))
+    return max(0, min(100, int(cover.days * 100 / scale)))
 
 
 @login_required
@@ -53,7 +56,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     marker = settings.min_cover_days * 100 // scale
     by_supplier: dict[int, list[dict[str, Any]]] = {s.pk: [] for s in suppliers}
     for cover in covers:
-        by_supplier[cover.item.supplier_id].append({"cover": cover, "bar": _bar(cover.days, scale)})
+        by_supplier[cover.item.supplier_id].append({"cover": cover, "bar": _bar(cover, scale)})
     now = timezone.now()
     flags = stock.street_flags(suppliers, now=now)
     prices = {s.pk: stock.price_status(s, now=now) for s in suppliers}

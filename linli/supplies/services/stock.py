@@ -182,13 +182,6 @@ class Cover:
     runs_out_on: datetime.date | None
     reported_on: datetime.date | None
 
-    @property
-    def bar_percent(self) -> int:
-        """The bar's length on the dashboard: 14 days or more fill it."""
-        if self.days is None:
-            return 100
-        return max(0, min(100, int(self.days * 100 / 14)))
-
 
 def demand_by_item(supplier_ids: list[int], *, days: int, now: datetime.datetime | None = None) -> dict[int, int]:
     """Item id -> units ordered in live orders of these suppliers' windows over the last ``days`` days."""

@@ -341,6 +341,21 @@ def test_grid_worker_finds_a_household_and_orders_for_it(personas: Personas, cli
     assert "我代下的订单" in listed and url in listed
 
 
+def test_the_proxy_list_says_where_each_order_is_on_its_way(personas: Personas, client: Client) -> None:
+    from linli.supplies.services.delivery import handover
+    from linli.supplies.tests.test_delivery_fixtures import out_with_building_lead
+
+    # given: two orders the community worker placed for households; one bag handed over at the door
+    d = out_with_building_lead(personas, ("101", "102"))
+    handover(d.packages["101"].handover_code, actor=personas.building_lead)
+    client.force_login(personas.community_worker)
+    page = client.get(PROXY).content.decode()
+    rows = {key: page.split(f"#order-{order.pk}", 1)[1].split("</tr>", 1)[0] for key, order in d.orders.items()}
+    # then: the list says so, as the resident's own page does, instead of 已下单 for both
+    assert "已当面交付" in rows["101"]
+    assert "配送中" in rows["102"]
+
+
 def test_proxy_search_puts_sealed_households_first_and_marks_them(personas: Personas, client: Client) -> None:
     sealed = personas.tree.households[f"{personas.tree.b1.code}/2单元/201"]
     seal_create(level=SealLevel.HOUSEHOLD, target=sealed, actor=personas.community_worker)

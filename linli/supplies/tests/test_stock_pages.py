@@ -73,6 +73,20 @@ def test_dashboard_shows_days_of_cover_bars_and_flags(personas: Personas) -> Non
     assert login(personas.grid_worker).get("/supplies/stock/").status_code == 403
 
 
+def test_an_item_with_no_stock_shows_an_empty_bar_even_with_no_demand(personas: Personas) -> None:
+    import re
+
+    make_item(shop(), "大米", price="50", category="rice", stock=10)
+    make_item(shop(), "土豆", price="3", category="vegetables", stock=0)
+    body = login(personas.street_command).get("/supplies/stock/").content.decode()
+    widths = {
+        name: int(width)
+        for name, width in re.findall(r'<td class="lead">(\S+) .*?style="width: (\d+)%"', body, re.DOTALL)
+    }
+    # neither is ordered: the rice that is there covers it; the potatoes that are not, do not
+    assert widths == {"大米": 100, "土豆": 0}
+
+
 def test_staff_checks_page_logs_and_flags_a_fever(personas: Personas) -> None:
     client = login(personas.supplier)
     url = f"/supplies/stock/{shop().pk}/checks/"
