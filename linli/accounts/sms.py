@@ -26,15 +26,13 @@ class BaseBackend:
 
 
 class ConsoleBackend(BaseBackend):
-    """Development backend: prints the message to the console (and the outbox shows it)."""
+    """Development backend: the message goes to the log, which ``make run`` prints (and the outbox shows it)."""
 
     name = "console"
     shows_codes_in_outbox = True
 
     def send(self, phone: str, body: str) -> None:
-        line = f"[SMS to {phone}] {body}"
-        print(line, flush=True)
-        logger.info(line)
+        logger.info("[SMS to %s] %s", phone, body)
 
 
 class NullBackend(BaseBackend):
