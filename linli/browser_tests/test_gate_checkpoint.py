@@ -519,3 +519,21 @@ def test_camera_scan_reads_the_qr_and_shows_the_verdict(page: Page, login_as: Ca
     expect(page.locator("#camera")).to_be_hidden()
     assert page.evaluate("document.getElementById('camera-video').srcObject === null")  # the camera is released
     assert GateScan.objects.get().household == gate.passes["101"].household
+
+
+def test_refusal_without_a_household_does_not_show_the_previous_household(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: the guard has just let household 101 out, its room and member shown on the verdict
+    gate, guard = on_duty(page, login_as)
+    assert guard.scan("外出", "36.5", gate.passes["101"].token) == "allowed"
+    expect(page.locator("#verdict-household")).to_be_visible()
+    guard.next()
+
+    # when: the next person shows a pass that names no household of this compound (a forged QR)
+    assert guard.scan("外出", "36.5", forge(gate.passes["201"].token)) == "refused"
+    expect(page.locator("#verdict-reason")).to_have_text("通行证无效或伪造")
+
+    # then: no room and no member are shown, least of all the last household's
+    expect(page.locator("#verdict-household")).to_be_hidden()
+    expect(page.get_by_text("1号楼1单元101")).to_be_hidden()
