@@ -523,6 +523,13 @@ class Visit(InCompound):
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
 
+    @property
+    def masked_escort(self) -> str:
+        """The escort's name as the host picker and the API show it (张*明)."""
+        from linli.gate.services import mask_name
+
+        return mask_name(self.host_person.name) if self.host_person else ""
+
 
 class VehiclePass(InCompound):
     """A resident vehicle's pass; its outings count against the household's quota (A6)."""

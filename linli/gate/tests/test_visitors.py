@@ -271,3 +271,12 @@ def test_api_register_list_and_check_out(gate: Gate) -> None:
     assert (
         login(gate.personas.outsider).post(f"{base}/visits", body, content_type="application/json").status_code == 404
     )
+
+
+def test_the_open_visits_list_masks_the_escort_as_the_host_picker_does(gate: Gate) -> None:
+    guard = login(gate.personas.gate_guard)
+    guard.post(reverse("gate:visit_create", kwargs={"pk": gate.checkpoint.pk}), visit_form(gate))
+    escort = householder(gate)
+    listing = guard.get(reverse("gate:visits", kwargs={"pk": gate.checkpoint.pk})).content.decode()
+    assert f"接访人 {visitors.mask_name(escort.name)}" in listing
+    assert escort.name not in listing
