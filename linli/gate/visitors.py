@@ -457,6 +457,9 @@ def visit_register(
         refusals.append(_("行程卡未核验"))
     if data.from_key_area and not lives_in(checkpoint.compound_id, id_number):
         refusals.append(_("14天内到过重点疫区且非本小区居民"))
+    host_hold = services.active_hold(host.pk) if host is not None else None
+    if host_hold is not None:  # sealed or under observation: nobody comes to the gate to bring a visitor in (H7)
+        refusals.append(_("被访户暂停通行（%(reason)s），不接待访客") % {"reason": HoldReason(host_hold).label})
     if not refusals:  # an allowed visitor is brought in by the resident they visit
         if host is None:
             errors["host_household"] = [_("请选择被访户")]

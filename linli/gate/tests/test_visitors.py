@@ -9,8 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from linli.audit.models import AuditAction, AuditEvent
-from linli.gate import visitors
-from linli.gate.choices import AlertKind, Verdict
+from linli.gate import services, visitors
+from linli.gate.choices import AlertKind, HoldReason, Verdict
 from linli.gate.models import GateAlert, Visit
 from linli.gate.tests.conftest import Gate
 from linli.lib.testing import make_id_number
@@ -271,6 +271,25 @@ def test_api_register_list_and_check_out(gate: Gate) -> None:
     assert (
         login(gate.personas.outsider).post(f"{base}/visits", body, content_type="application/json").status_code == 404
     )
+
+
+@pytest.mark.parametrize(("hold", "label"), [(HoldReason.SEALED, "封控"), (HoldReason.HOME_OBSERVATION, "居家观察")])
+def test_a_household_on_hold_receives_no_visitor(gate: Gate, hold: str, label: str) -> None:
+    # given: the visited household is sealed, or under home observation (H7: hard isolation)
+    services.hold_set(household=gate.household, reason=hold, source="health")
+
+    # when: an otherwise admissible visitor asks for it, its member named as the escort
+    guard = login(gate.personas.gate_guard)
+    response = guard.post(
+        reverse("gate:visit_create", kwargs={"pk": gate.checkpoint.pk}), visit_form(gate), follow=True
+    )
+
+    # then: refused and recorded with the reason, which the guard sees; nobody is let in
+    visit = Visit.objects.get()
+    reason = f"被访户暂停通行（{label}），不接待访客"
+    assert visit.verdict == Verdict.REFUSED and visit.refusal == reason
+    assert reason in response.content.decode()
+    assert not visitors.visits_open(gate.checkpoint).exists()
 
 
 def test_the_open_visits_list_masks_the_escort_as_the_host_picker_does(gate: Gate) -> None:
