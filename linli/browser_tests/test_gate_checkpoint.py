@@ -33,8 +33,8 @@ from linli.browser_tests.conftest import (
     NO_INDEXED_DB,
     save_screenshot,
 )
-from linli.gate import passes, services
-from linli.gate.choices import HoldReason, Reason, RiskLevel, Verdict
+from linli.gate import passes, services, visitors
+from linli.gate.choices import ExemptKind, HoldReason, Reason, RiskLevel, Verdict
 from linli.gate.models import Checkpoint, GateRules, GateScan, HouseholdPass, QuotaViolation
 from linli.lib.testing import Personas, build_personas
 from linli.registry.models import Person
@@ -537,3 +537,32 @@ def test_refusal_without_a_household_does_not_show_the_previous_household(
     # then: no room and no member are shown, least of all the last household's
     expect(page.locator("#verdict-household")).to_be_hidden()
     expect(page.get_by_text("1号楼1单元101")).to_be_hidden()
+
+
+def test_offline_an_exempt_pass_does_not_let_a_resident_out_of_a_sealed_household(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: the householder of the sealed 102 holds a worker's exempt pass; the guard is offline
+    gate = open_gate()
+    person = Person.objects.get(household=gate.passes["102"].household, relation="householder")
+    exempt = visitors.exempt_create(
+        compound=gate.checkpoint.compound,
+        actor=None,
+        kind=ExemptKind.WORKER,
+        name=person.name,
+        organisation="自来水公司",
+        proof="FG-3",
+        valid_until=timezone.localdate() + datetime.timedelta(days=7),
+        person=person,
+    )
+    guard = Guard(page)
+    login_as(gate.personas.gate_guard.username)
+    guard.open()
+    guard.go_offline()
+
+    # when / then: going out on the exempt pass is refused on the phone, as online; coming home is not
+    assert guard.scan("外出", "36.5", exempt.token) == "refused"
+    expect(page.locator("#verdict-reason")).to_have_text("本户处于封控中")
+    expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
+    guard.next()
+    assert guard.scan("返回", "36.5", exempt.number) == "allowed"

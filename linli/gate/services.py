@@ -312,6 +312,8 @@ class Presented:
     pass_id: int | None = None
     ticket: OutingTicket | None = None
     exempt: ExemptPass | None = None
+    # The hold of the household an exempt pass's holder lives in: a sealed home keeps them in (H7).
+    exempt_hold: str | None = None
     members: tuple[int, ...] = ()
     valid_from: datetime.date | None = None
     valid_until: datetime.date | None = None
@@ -459,13 +461,22 @@ def _present(checkpoint: Checkpoint, credential: str, *, lock: bool) -> Presente
 
 
 def _present_exempt(exempt: ExemptPass) -> Presented:
+    household_id = (
+        Person.objects.filter(pk=exempt.person_id).values_list("household_id", flat=True).first()
+        if exempt.person_id
+        else None
+    )
     return Presented(
         compound_id=exempt.compound_id,
         exempt=exempt,
+        exempt_hold=active_hold(household_id) if household_id else None,
         valid_from=exempt.valid_from,
         valid_until=exempt.valid_until,
         refusal=None if exempt.is_active else Reason.REVOKED,
     )
+
+
+HOLD_REFUSALS: dict[str, str] = {HoldReason.SEALED: Reason.SEALED, HoldReason.HOME_OBSERVATION: Reason.OBSERVATION}
 
 
 def _refuse(reason: str, message: str = "") -> Decision:
@@ -496,6 +507,8 @@ def decide(
             _("体温 %(t)s℃，禁止通行，已通知社区") % {"t": data.temperature},
         )
     if presented.exempt is not None:
+        if presented.exempt_hold is not None and data.direction == Direction.OUT:
+            return _refuse(HOLD_REFUSALS.get(presented.exempt_hold, Reason.HOLD))
         return Decision(
             Verdict.ALLOWED, Reason.OK, _("免检通行：%(kind)s") % {"kind": presented.exempt.get_kind_display()}
         )
@@ -1460,13 +1473,15 @@ def offline_bundle(checkpoint: Checkpoint, *, now: datetime.datetime | None = No
             entry["out_since"] = quota.local(out_since).isoformat()
             entry["due_at"] = quota.local(due_at).isoformat() if due_at else None
     exempt = {}
-    for item in ExemptPass.objects.filter(compound_id=checkpoint.compound_id, is_active=True):
+    for item in ExemptPass.objects.filter(compound_id=checkpoint.compound_id, is_active=True).select_related("person"):
+        home = households.get(str(item.person.household_id)) if item.person else None
         exempt[str(item.pk)] = {
             "kind": item.kind,
             "kind_label": item.get_kind_display(),
             "name": mask_name(item.name),
             "valid_from": item.valid_from.isoformat(),
             "valid_until": item.valid_until.isoformat(),
+            "hold": home["hold"] if home else None,
         }
         numbers[item.number] = item.token
     for household_id, number, token, period, collected in OutingTicket.objects.filter(

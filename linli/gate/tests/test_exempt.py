@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from linli.audit.models import AuditEvent
 from linli.gate import keys, passes, services, visitors
-from linli.gate.choices import ExemptKind, Reason, Verdict
+from linli.gate.choices import ExemptKind, HoldReason, Reason, Verdict
 from linli.gate.models import ExemptPass
 from linli.gate.tests.conftest import Gate
 from linli.registry.models import Person
@@ -180,3 +180,46 @@ def test_api_issue_list_revoke_and_card(gate: Gate) -> None:
     assert outsider.get(f"/api/v1/gate/exempt-passes/{body['id']}").status_code == 404
     assert outsider.post(url, {"name": "x", "valid_until": until}, content_type="application/json").status_code == 404
     assert login(gate.personas.resident).get("/api/v1/gate/exempt-passes").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("hold", "reason"),
+    [
+        (HoldReason.SEALED, Reason.SEALED),
+        (HoldReason.HOME_OBSERVATION, Reason.OBSERVATION),
+        (HoldReason.OTHER, Reason.HOLD),
+    ],
+)
+def test_an_exempt_pass_does_not_let_a_resident_out_of_a_household_on_hold(gate: Gate, hold: str, reason: str) -> None:
+    # given: a resident who works (复工证明) holds an exempt pass linked to them; then their household is sealed
+    person = Person.objects.filter(household=gate.household, relation="householder").get()
+    exempt = visitors.exempt_create(
+        compound=gate.checkpoint.compound,
+        actor=gate.personas.community_worker,
+        kind=ExemptKind.WORKER,
+        name=person.name,
+        organisation="自来水公司",
+        proof="FG-2",
+        valid_until=timezone.localdate() + datetime.timedelta(days=7),
+        person=person,
+    )
+    services.hold_set(household=gate.household, reason=hold, source="health")
+
+    def scan(direction: str, credential: str) -> services.ScanResult:
+        data = services.ScanInput(
+            uuid=uuid.uuid4(), credential=credential, direction=direction, device_time=timezone.now()
+        )
+        return services.scan_record(gate.checkpoint, gate.personas.gate_guard, data)
+
+    # then: the exempt pass (QR or number) does not take them out, as their household's pass would not
+    assert (scan("out", exempt.token).verdict, scan("out", exempt.number).reason) == (Verdict.REFUSED, reason)
+    # but it still brings them home
+    assert scan("in", exempt.token).verdict == Verdict.ALLOWED
+    # and the phone's offline list knows the hold too
+    bundle = services.offline_bundle(gate.checkpoint)
+    assert bundle["exempt"][str(exempt.pk)]["hold"] == hold
+
+    # when the hold is released, the exempt pass works again
+    services.hold_release(household=gate.household)
+    assert scan("out", exempt.token).verdict == Verdict.ALLOWED
+    assert services.offline_bundle(gate.checkpoint)["exempt"][str(exempt.pk)]["hold"] is None

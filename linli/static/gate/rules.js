@@ -127,6 +127,8 @@ export async function present(bundle, verifier, credential) {
  * The verdict: {verdict, reason, message, nextOutAt (ms|null), dueAt (ms|null)}.
  * ``scan``: {direction, ms, temperature, healthCode, personId}; ``state``: {used, hold, ticketUsed}.
  */
+const HOLD_REFUSALS = { sealed: "sealed", home_observation: "observation" };
+
 export function decide(bundle, presented, scan, state, text) {
   const rules = bundle.rules || {};
   const offset = bundle.utc_offset_minutes || 0;
@@ -150,6 +152,11 @@ export function decide(bundle, presented, scan, state, text) {
     return refuse("fever", fill(strings.fever_offline, { t: scan.temperature }));
   }
   if (presented.exempt) {
+    // The holder's own household sealed or under observation: the exempt pass does not take them out.
+    const held = presented.exempt.hold;
+    if (held && scan.direction === "out") {
+      return refuse(HOLD_REFUSALS[held] || "hold");
+    }
     return allow(fill(strings.exempt, { kind: presented.exempt.kind_label || presented.exempt.kind }));
   }
   if (scan.direction === "in") {
