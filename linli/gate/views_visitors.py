@@ -108,13 +108,15 @@ def exempt_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     visitors.require_staff(user)
     exempt = scope.get_visible_or_404(ExemptPass.objects.select_related("compound", "person"), user, pk=pk)
+    can_manage = visitors.can_manage_passes(user) and scope.can_edit(exempt, user)
     context = {
         "exempt": exempt,
         "status": visitors.exempt_status(exempt),
         "valid": visitors.exempt_is_valid(exempt),
         "number": passes.format_number(exempt.number),
-        "qr": visitors.qr_svg(exempt.token) if exempt.token else "",
-        "can_manage": visitors.can_manage_passes(user) and scope.can_edit(exempt, user),
+        # The QR is a copy of the pass: only for those who issue it (the API withholds the token alike).
+        "qr": visitors.qr_svg(exempt.token) if exempt.token and can_manage else "",
+        "can_manage": can_manage,
     }
     return render(request, "gate/exempt_detail.html", context)
 

@@ -223,3 +223,21 @@ def test_an_exempt_pass_does_not_let_a_resident_out_of_a_household_on_hold(gate:
     services.hold_release(household=gate.household)
     assert scan("out", exempt.token).verdict == Verdict.ALLOWED
     assert services.offline_bundle(gate.checkpoint)["exempt"][str(exempt.pk)]["hold"] is None
+
+
+@pytest.mark.parametrize("persona", ["gate_guard", "building_lead"])
+def test_the_detail_page_shows_the_qr_only_to_those_who_issue(gate: Gate, persona: str) -> None:
+    # The API withholds the QR text from staff who do not issue passes; the page must not draw it for them.
+    exempt = visitors.exempt_create(
+        compound=gate.checkpoint.compound,
+        actor=None,
+        kind=ExemptKind.WORKER,
+        name="赵",
+        organisation="厂",
+        proof="1",
+        valid_until=timezone.localdate(),
+    )
+    url = reverse("gate:exempt_detail", kwargs={"pk": exempt.pk})
+    seen = login(getattr(gate.personas, persona)).get(url)
+    assert seen.status_code == 200 and "<svg" not in seen.content.decode()
+    assert "<svg" in login(gate.personas.community_worker).get(url).content.decode()
