@@ -566,3 +566,20 @@ def test_offline_an_exempt_pass_does_not_let_a_resident_out_of_a_sealed_househol
     expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
     guard.next()
     assert guard.scan("返回", "36.5", exempt.number) == "allowed"
+
+
+@pytest.mark.parametrize("desk", ["gate:visit_create", "gate:parcel_create"])
+def test_the_room_search_button_stays_on_one_line_on_a_phone(
+    page: Page, login_as: Callable[[str], None], desk: str
+) -> None:
+    # given: the guard opens the visitor or parcel form on a 390 px phone
+    gate, _guard = on_duty(page, login_as)
+    page.goto(reverse(desk, kwargs={"pk": gate.checkpoint.pk}))
+    room = page.get_by_label("房号", exact=True)
+    search = page.get_by_role("button", name="查找")
+
+    # then: 查找 sits beside the room box, one line high, not squeezed into a column of characters
+    room_box, search_box = room.bounding_box(), search.bounding_box()
+    assert room_box is not None and search_box is not None
+    assert search_box["height"] <= room_box["height"] + 8
+    assert fits_phone_width(page)
