@@ -14,8 +14,9 @@ from typing import Any
 
 from django.db.models import Count, Q
 from django.db.models.functions import ExtractHour
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -290,7 +291,7 @@ def render_board_pdf(day: BoardDay) -> bytes:
     section = _style(15, spaceBefore=4 * mm, spaceAfter=2 * mm)
     cell = _style(11)
     big = _style(16)
-    date_text = f"{day.date:%Y}年{day.date.month}月{day.date.day}日"
+    date_text = dateformat.format(day.date, _("Y年n月j日"))
     story: list[Flowable] = [
         Paragraph(_esc(_("出入情况公示")), title),
         Paragraph(_esc(f"{day.compound.name}　{date_text}"), heading),
@@ -312,7 +313,7 @@ def render_board_pdf(day: BoardDay) -> bytes:
     totals_table.setStyle(_grid())
     story.append(totals_table)
     story.append(Paragraph(_esc(_("分时段出入人次")), section))
-    header = [Paragraph(_esc(text), cell) for text in (_("时段"), _("外出"), _("返回"))] * 2
+    header = [Paragraph(_esc(text), cell) for text in (pgettext("每小时", "时段"), _("外出"), _("返回"))] * 2
     rows: list[list[Any]] = [header]
     for hour in range(12):
         row: list[Any] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import io
 import re
 import uuid
 from decimal import Decimal
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from pypdf import PdfReader
 
 from linli.gate import board, services
 from linli.gate.models import Parcel, Visit, place_kwargs
@@ -145,3 +147,20 @@ def test_a_bad_date_shows_today(day: Gate) -> None:
     response = logged_in(day.personas.community_worker).get(url, {"date": "2026-13-45"})
 
     assert response.status_code == 200
+
+
+def test_board_in_english_has_an_english_date_and_hour_column(day: Gate) -> None:
+    # given: a community worker reading the site in English
+    client = logged_in(day.personas.community_worker)
+    client.cookies["django_language"] = "en"
+    url = reverse("gate:board", kwargs={"pk": day.checkpoint.compound_id})
+
+    # then: the page's hour column is headed by the hour, not by a duty shift
+    page = client.get(url, {"date": DAY.isoformat()}).content.decode()
+    assert "<th>Hour</th>" in page and "<th>Shift</th>" not in page
+
+    # and the printable sheet names the day in English
+    pdf = client.get(reverse("gate:board_pdf", kwargs={"pk": day.checkpoint.compound_id}), {"date": DAY.isoformat()})
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert "November 20, 2026" in text and "年" not in text
+    assert "Hour" in text and "Shift" not in text

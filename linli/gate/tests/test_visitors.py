@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from linli.audit.models import AuditAction, AuditEvent
 from linli.gate import services, visitors
@@ -299,3 +300,14 @@ def test_the_open_visits_list_masks_the_escort_as_the_host_picker_does(gate: Gat
     listing = guard.get(reverse("gate:visits", kwargs={"pk": gate.checkpoint.pk})).content.decode()
     assert f"接访人 {visitors.mask_name(escort.name)}" in listing
     assert escort.name not in listing
+
+
+def test_the_visit_list_in_english_dates_the_arrival_in_english(gate: Gate) -> None:
+    guard = login(gate.personas.gate_guard)
+    guard.cookies["django_language"] = "en"
+    guard.post(reverse("gate:visit_create", kwargs={"pk": gate.checkpoint.pk}), visit_form(gate))
+    listing = guard.get(reverse("gate:visits", kwargs={"pk": gate.checkpoint.pk})).content.decode()
+    visit = Visit.objects.get()
+    arrived = timezone.localtime(visit.arrived_at)
+    assert f"{arrived:%b} {arrived.day} {arrived:%H:%M} visiting" in listing
+    assert "月" not in listing
