@@ -29,7 +29,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page links (and the checkpoint page, an installed
     # app, links its own icons): the static icon, not a 404 in the log for every new visitor.
-    path("favicon.ico", RedirectView.as_view(url=static("linli/favicon.ico"), permanent=True)),
+    path("favicon.ico", RedirectView.as_view(url=static("linli/favicon.ico"), permanent=True), name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("linli.accounts.urls")),
     path("registry/", include("linli.registry.urls")),

@@ -104,6 +104,7 @@ PUBLIC_PAGES = {
     "accounts:resident_code": "get",
     "accounts:logout": "post",  # GET is not allowed since Django 5; POST logs out and redirects
     "healthz": "get",
+    "favicon": "redirect",  # GET: a permanent redirect to the static icon
     "gate:manifest": "get",  # the checkpoint web app's manifest: names and icons only
     "gate:service_worker": "get",  # its service worker: static file names only
 }
@@ -1859,8 +1860,8 @@ def test_no_page_shows_or_changes_anything_of_another_community(c2: C2) -> None:
 def test_public_pages_answer_anyone_and_show_nothing_of_the_registry(c2: C2) -> None:
     for name, method in PUBLIC_PAGES.items():
         url = reverse(name)
-        response = Client().get(url) if method == "get" else Client().post(url)
-        assert response.status_code == (200 if method == "get" else 302), url
+        response = Client().post(url) if method == "post" else Client().get(url)
+        assert response.status_code == {"get": 200, "post": 302, "redirect": 301}[method], url
         assert not leaks(c2, body_text(response), path=url), url
 
 

@@ -309,5 +309,5 @@ def test_the_visit_list_in_english_dates_the_arrival_in_english(gate: Gate) -> N
     listing = guard.get(reverse("gate:visits", kwargs={"pk": gate.checkpoint.pk})).content.decode()
     visit = Visit.objects.get()
     arrived = timezone.localtime(visit.arrived_at)
-    assert f"{arrived:%b} {arrived.day} {arrived:%H:%M} visiting" in listing
+    assert f"{arrived:%b} {arrived.day}, {arrived:%H:%M} visiting" in listing
     assert "月" not in listing
