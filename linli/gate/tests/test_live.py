@@ -31,6 +31,10 @@ def logged_in(user: Any) -> Client:
 
 @pytest.fixture
 def busy(gate: Gate) -> Gate:
+    return make_busy(gate)
+
+
+def make_busy(gate: Gate) -> Gate:
     """Two offline outings in one window (a violation), still out past the limit, and a fever at the gate."""
     now = timezone.now()
     guard = gate.personas.gate_guard
