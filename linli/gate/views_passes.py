@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
@@ -232,11 +232,13 @@ def cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         .prefetch_related("members")
         .order_by("household_id")
     )
-    building = request.GET.get("building", "")
-    if building.isdigit():
+    building, household = request.GET.get("building", ""), request.GET.get("household", "")
+    if not all(value.isdigit() for value in (building, household) if value):
+        # A mistyped link must not print the whole compound's cards instead of the one asked for.
+        raise BadRequest
+    if building:
         items = items.filter(household__building_id=int(building))
-    household = request.GET.get("household", "")
-    if household.isdigit():
+    if household:
         items = items.filter(household_id=int(household))
     chosen = [
         cards.pass_card(

@@ -161,3 +161,14 @@ def test_ticket_sheet_qrs_scan_to_this_periods_tickets(gate: Gate, client_for: C
 def test_the_decoder_finds_no_qr_in_a_blank_image() -> None:
     """The decoder is not fooled by a blank image: a white square has no QR in it."""
     assert zxingcpp.read_barcodes(Image.new("L", (200, 200), 255)) == []
+
+
+def test_a_mistyped_card_link_prints_nothing_and_says_so(gate: Gate, client_for: ClientFor) -> None:
+    url = reverse("gate:cards_pdf", kwargs={"pk": gate.personas.tree.p1.pk})
+    client = client_for(gate.personas.grid_worker)
+    for bad in ({"household": "abc"}, {"building": "1号楼"}, {"household": "-3"}):
+        response = client.get(url, bad)
+        # not the whole compound's cards in place of the one asked for
+        assert response.status_code == 400, bad
+        assert response["Content-Type"].startswith("text/html")
+        assert "地址里的参数不正确" in response.content.decode()
