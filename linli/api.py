@@ -1,6 +1,6 @@
 """The HTTP API under /api/v1/: every app contributes a router; schema at /api/v1/openapi.json."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
@@ -50,6 +50,13 @@ for supplies_router in supplies_routers:
 @api.exception_handler(AuthenticationError)
 def unauthorised(request: HttpRequest, exc: Exception) -> HttpResponse:
     return api.create_response(request, {"detail": _("请先登录或提供有效的令牌")}, status=401)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    """A record that does not exist or is outside the caller's scope (scope.get_visible_or_404): the
+    same words either way, in the caller's language (ninja's own answer is English "Not Found")."""
+    return api.create_response(request, {"detail": _("未找到")}, status=404)
 
 
 @api.exception_handler(ValidationError)

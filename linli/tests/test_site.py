@@ -201,3 +201,13 @@ def test_the_browser_finds_the_site_icon(client: Client) -> None:
     page = client.get("/accounts/login/").content.decode()
     assert '<link rel="icon" type="image/png" href="/static/linli/icon-192.png">' in page
     assert finders.find("linli/icon-192.png")
+
+
+def test_a_record_outside_the_callers_scope_is_not_found_in_their_language(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    other = personas.tree.households[f"{personas.tree.b4.code}/1单元/101"]  # the other community's
+    client = client_for(personas.grid_worker)
+    url = f"/api/v1/gate/households/{other.pk}/pass"
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "未找到"}  # ninja's own answer was {"detail": "Not Found"}
+    assert client.get(url, HTTP_ACCEPT_LANGUAGE="en").json() == {"detail": "Not found"}
