@@ -78,7 +78,7 @@ class ExemptOut(Schema):
     name: str
     organisation: str
     proof: str
-    number: str
+    number: str = Field(description="通行证号，卡口可手输（仅办理权限可见，其他人为空）")
     compound_id: int
     compound: str
     person_id: int | None
@@ -92,7 +92,9 @@ class ExemptDetailOut(ExemptOut):
     token: str = Field(description="二维码内容（仅办理权限可见）")
 
 
-def _exempt_out(exempt: ExemptPass, *, token: bool = False) -> dict[str, Any]:
+def _exempt_out(exempt: ExemptPass, *, token: bool = False, number: bool = True) -> dict[str, Any]:
+    """The pass as the API shows it; ``number=False`` withholds its number (typed at the gate, it is
+    as good as the QR): as for household passes, only those who issue passes see either."""
     data = {
         "id": exempt.pk,
         "kind": exempt.kind,
@@ -100,7 +102,7 @@ def _exempt_out(exempt: ExemptPass, *, token: bool = False) -> dict[str, Any]:
         "name": exempt.name,
         "organisation": exempt.organisation,
         "proof": exempt.proof,
-        "number": exempt.number,
+        "number": exempt.number if number else "",
         "compound_id": exempt.compound_id,
         "compound": exempt.compound.name,
         "person_id": exempt.person_id,
@@ -130,7 +132,12 @@ def exempt_list(request: HttpRequest, active: bool | None = None) -> Any:
     qs = scope.visible(ExemptPass.objects.select_related("compound"), user).order_by("-created_at", "-id")
     if active is not None:
         qs = qs.filter(is_active=active)
-    return [_exempt_out(item) for item in qs[:500]]
+    items = list(qs[:500])
+    issued_here: set[int] = set()
+    if visitors.can_manage_passes(user):
+        ids = [item.pk for item in items]
+        issued_here = set(scope.editable(ExemptPass.objects.filter(pk__in=ids), user).values_list("pk", flat=True))
+    return [_exempt_out(item, number=item.pk in issued_here) for item in items]
 
 
 @router.post(
@@ -173,8 +180,8 @@ def exempt_create(request: HttpRequest, compound_id: int, payload: ExemptIn) -> 
 def exempt_detail(request: HttpRequest, exempt_id: int) -> Any:
     user = _staff(request)
     exempt = _get(ExemptPass.objects.select_related("compound"), user, exempt_id)
-    token = visitors.can_manage_passes(user) and scope.can_edit(exempt, user)
-    return {**_exempt_out(exempt, token=True), "token": exempt.token if token else ""}
+    issuer = visitors.can_manage_passes(user) and scope.can_edit(exempt, user)
+    return {**_exempt_out(exempt, number=issuer), "token": exempt.token if issuer else ""}
 
 
 @router.post("/exempt-passes/{exempt_id}/revoke", response=ExemptOut, summary="作废免检通行证")

@@ -113,7 +113,8 @@ def exempt_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "exempt": exempt,
         "status": visitors.exempt_status(exempt),
         "valid": visitors.exempt_is_valid(exempt),
-        "number": passes.format_number(exempt.number),
+        # The number, typed at the gate, is as good as the QR: likewise only for those who issue it.
+        "number": passes.format_number(exempt.number) if can_manage else "",
         # The QR is a copy of the pass: only for those who issue it (the API withholds the token alike).
         "qr": visitors.qr_svg(exempt.token) if exempt.token and can_manage else "",
         "can_manage": can_manage,

@@ -241,3 +241,25 @@ def test_the_detail_page_shows_the_qr_only_to_those_who_issue(gate: Gate, person
     seen = login(getattr(gate.personas, persona)).get(url)
     assert seen.status_code == 200 and "<svg" not in seen.content.decode()
     assert "<svg" in login(gate.personas.community_worker).get(url).content.decode()
+    # nor its number, which a guard may type at the gate instead of scanning
+    assert passes.format_number(exempt.number) not in seen.content.decode()
+    assert passes.format_number(exempt.number) in login(gate.personas.community_worker).get(url).content.decode()
+
+
+@pytest.mark.parametrize("persona", ["gate_guard", "building_lead"])
+def test_the_api_shows_an_exempt_pass_number_only_to_those_who_issue(gate: Gate, persona: str) -> None:
+    exempt = visitors.exempt_create(
+        compound=gate.checkpoint.compound,
+        actor=None,
+        kind=ExemptKind.WORKER,
+        name="赵",
+        organisation="厂",
+        proof="1",
+        valid_until=timezone.localdate(),
+    )
+    staff = login(getattr(gate.personas, persona))
+    issuer = login(gate.personas.community_worker)
+    for client, number in ((staff, ""), (issuer, exempt.number)):
+        listed = client.get("/api/v1/gate/exempt-passes").json()
+        assert [(row["id"], row["number"]) for row in listed] == [(exempt.pk, number)]
+        assert client.get(f"/api/v1/gate/exempt-passes/{exempt.pk}").json()["number"] == number
