@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 
 from linli.accounts.choices import GATE_ROLES
@@ -843,13 +844,23 @@ def _advance_state(scan: GateScan, rules: quota.Rules, *, state: Any = _UNREAD) 
         HouseholdGateState.objects.filter(household_id=scan.household_id).update(**values)
 
 
+# An alert's detail is stored text that the community reads later, whoever scanned: it is written in
+# the platform's language (settings.LANGUAGE_CODE), not in the language of the guard's phone.
+
+
 def _overdue_detail(device_time: datetime.datetime, out_since: datetime.datetime) -> str:
     minutes = int((device_time - out_since).total_seconds() // 60)
-    return _("外出 %(h)s 小时 %(m)s 分钟后返回，超过规定时长") % {"h": minutes // 60, "m": minutes % 60}
+    return _overdue_text(minutes // 60, minutes % 60)
+
+
+def _overdue_text(hours: Any, minutes: Any) -> str:
+    with override(settings.LANGUAGE_CODE):
+        return _("外出 %(h)s 小时 %(m)s 分钟后返回，超过规定时长") % {"h": hours, "m": minutes}
 
 
 def _fever_detail(temperature: Any) -> str:
-    return _("卡口测温 %(t)s℃") % {"t": temperature}
+    with override(settings.LANGUAGE_CODE):
+        return _("卡口测温 %(t)s℃") % {"t": temperature}
 
 
 def _overdue_alert(scan: GateScan, out_since: datetime.datetime) -> None:
@@ -957,7 +968,7 @@ def _scan_texts() -> tuple[str, str | None]:
             _("本户%(days)s天内已外出%(used)s次，下次可外出时间 %(next)s")
             % {"days": _slot("days"), "used": _slot("used"), "next": _slot("next")},
             _("可以外出，请于 %(due)s 前返回") % {"due": _slot("due")},
-            _("外出 %(h)s 小时 %(m)s 分钟后返回，超过规定时长") % {"h": _slot("h"), "m": _slot("m")},
+            _overdue_text(_slot("h"), _slot("m")),  # the overdue alert's detail (_overdue_detail)
         ]
         words = "\x02".join(_CN_DIGITS) if language and str(language).startswith("zh") else None
         texts = ("\x02".join([*labels, *(str(message) for message in messages)]), words)

@@ -19,7 +19,7 @@ from linli.accounts.models import ApiToken
 from linli.accounts.services import api_token_create
 from linli.gate import services
 from linli.gate.api_checkpoint import ScanOut
-from linli.gate.models import GateScan, HouseholdGateState
+from linli.gate.models import GateAlert, GateScan, HouseholdGateState
 from linli.gate.tests.conftest import Gate, at, build_gate
 from linli.lib.testing import build_personas
 
@@ -40,6 +40,8 @@ def token_for(user: Any) -> str:
 
 def post(token: str | None, gate: Gate, credential: str, **extra: Any) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if language := extra.pop("language", None):
+        headers["Accept-Language"] = language
     checkpoint = extra.pop("checkpoint", gate.checkpoint.pk)
     body = {
         "uuid": str(extra.pop("key", uuid.uuid4())),
@@ -168,3 +170,24 @@ def test_http_scan_is_one_round_trip_on_postgresql(street: Gate) -> None:
     scan_sql = [q["sql"] for q in queries if "SELECT 1" not in q["sql"]]  # the connection's health check
     assert len(scan_sql) == 1
     assert scan_sql[0].startswith("SELECT * FROM gate_scan_online(")
+
+
+def test_a_guard_reading_english_raises_a_fever_alert_the_community_reads_in_chinese(street: Gate) -> None:
+    key = token_for(street.personas.gate_guard)
+    for credential in (street.household_pass.token, street.household_pass.number):  # both paths
+        answer = post(key, street, credential, direction="in", temperature="38.5", language="en")
+        # the guard's answer is in the guard's language; the alert kept for the community is not
+        assert answer.status_code == 200 and "℃" in answer.json()["message"]
+        assert not any("\u4e00" <= ch <= "\u9fff" for ch in answer.json()["message"])
+        alert = GateAlert.objects.get(scan__uuid=answer.json()["uuid"])
+        assert alert.detail == "卡口测温 38.5℃"
+
+
+def test_an_overdue_alert_is_kept_in_chinese_whatever_the_guards_language(street: Gate) -> None:
+    key = token_for(street.personas.gate_guard)
+    token = street.household_pass.token  # the fast path on PostgreSQL
+    assert post(key, street, token, direction="out", device_time=at(23, 9).isoformat()).json()["verdict"] == "allowed"
+    back = post(key, street, token, direction="in", device_time=at(23, 13, 30).isoformat(), language="en")
+    assert back.json()["verdict"] == "allowed"
+    alert = GateAlert.objects.get(scan__uuid=back.json()["uuid"])
+    assert alert.detail == "外出 4 小时 30 分钟后返回，超过规定时长"
