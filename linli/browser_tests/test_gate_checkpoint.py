@@ -33,9 +33,10 @@ from linli.browser_tests.conftest import (
     NO_INDEXED_DB,
     save_screenshot,
 )
-from linli.gate import passes, services, visitors
-from linli.gate.choices import ExemptKind, HoldReason, Reason, RiskLevel, Verdict
+from linli.gate import passes, services
+from linli.gate.choices import HoldReason, Reason, RiskLevel, Verdict
 from linli.gate.models import Checkpoint, GateRules, GateScan, HouseholdPass, QuotaViolation
+from linli.gate.tests.conftest import worker_pass
 from linli.lib.testing import Personas, build_personas
 from linli.registry.models import Person
 
@@ -545,16 +546,7 @@ def test_offline_an_exempt_pass_does_not_let_a_resident_out_of_a_sealed_househol
     # given: the householder of the sealed 102 holds a worker's exempt pass; the guard is offline
     gate = open_gate()
     person = Person.objects.get(household=gate.passes["102"].household, relation="householder")
-    exempt = visitors.exempt_create(
-        compound=gate.checkpoint.compound,
-        actor=None,
-        kind=ExemptKind.WORKER,
-        name=person.name,
-        organisation="自来水公司",
-        proof="FG-3",
-        valid_until=timezone.localdate() + datetime.timedelta(days=7),
-        person=person,
-    )
+    exempt = worker_pass(gate.checkpoint.compound, person=person, days=7)
     guard = Guard(page)
     login_as(gate.personas.gate_guard.username)
     guard.open()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from linli.gate import services
-from linli.gate.choices import RiskLevel
-from linli.gate.models import Checkpoint, GateRules, HouseholdPass
+from linli.gate import services, visitors
+from linli.gate.choices import ExemptKind, RiskLevel
+from linli.gate.models import Checkpoint, ExemptPass, GateRules, HouseholdPass
 from linli.lib.testing import Personas
-from linli.registry.models import Household, Person
+from linli.registry.models import Compound, Household, Person
 
 
 @dataclass
@@ -22,6 +24,21 @@ class Gate:
     household: Household
     members: list[Person]
     household_pass: HouseholdPass
+
+
+def worker_pass(compound: Compound, *, person: Person | None = None, days: int = 0, actor: Any = None) -> ExemptPass:
+    """A worker's exempt pass (复工证明) of ``compound``, valid until ``days`` from today; held by
+    ``person`` (a resident) when given."""
+    return visitors.exempt_create(
+        compound=compound,
+        actor=actor,
+        kind=ExemptKind.WORKER,
+        name=person.name if person else "赵",
+        organisation="厂",
+        proof="1",
+        valid_until=timezone.localdate() + datetime.timedelta(days=days),
+        person=person,
+    )
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime.datetime:

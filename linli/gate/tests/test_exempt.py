@@ -15,7 +15,7 @@ from linli.audit.models import AuditEvent
 from linli.gate import keys, passes, services, visitors
 from linli.gate.choices import ExemptKind, HoldReason, Reason, Verdict
 from linli.gate.models import ExemptPass
-from linli.gate.tests.conftest import Gate
+from linli.gate.tests.conftest import Gate, worker_pass
 from linli.registry.models import Person
 
 pytestmark = pytest.mark.django_db
@@ -135,15 +135,7 @@ def test_link_to_a_resident_by_id_number(gate: Gate) -> None:
 
 def test_who_may_issue_and_see(gate: Gate) -> None:
     personas = gate.personas
-    exempt = visitors.exempt_create(
-        compound=gate.checkpoint.compound,
-        actor=None,
-        kind=ExemptKind.WORKER,
-        name="赵",
-        organisation="厂",
-        proof="1",
-        valid_until=timezone.localdate(),
-    )
+    exempt = worker_pass(gate.checkpoint.compound)
     create = reverse("gate:exempt_create", kwargs={"pk": gate.checkpoint.compound_id})
     assert login(personas.gate_guard).get(create).status_code == 403  # guards check, staff issue
     assert login(personas.outsider).get(create).status_code == 404  # another community
@@ -193,16 +185,7 @@ def test_api_issue_list_revoke_and_card(gate: Gate) -> None:
 def test_an_exempt_pass_does_not_let_a_resident_out_of_a_household_on_hold(gate: Gate, hold: str, reason: str) -> None:
     # given: a resident who works (复工证明) holds an exempt pass linked to them; then their household is sealed
     person = Person.objects.filter(household=gate.household, relation="householder").get()
-    exempt = visitors.exempt_create(
-        compound=gate.checkpoint.compound,
-        actor=gate.personas.community_worker,
-        kind=ExemptKind.WORKER,
-        name=person.name,
-        organisation="自来水公司",
-        proof="FG-2",
-        valid_until=timezone.localdate() + datetime.timedelta(days=7),
-        person=person,
-    )
+    exempt = worker_pass(gate.checkpoint.compound, person=person, days=7, actor=gate.personas.community_worker)
     services.hold_set(household=gate.household, reason=hold, source="health")
 
     def scan(direction: str, credential: str) -> services.ScanResult:
@@ -228,15 +211,7 @@ def test_an_exempt_pass_does_not_let_a_resident_out_of_a_household_on_hold(gate:
 @pytest.mark.parametrize("persona", ["gate_guard", "building_lead"])
 def test_the_detail_page_shows_the_qr_only_to_those_who_issue(gate: Gate, persona: str) -> None:
     # The API withholds the QR text from staff who do not issue passes; the page must not draw it for them.
-    exempt = visitors.exempt_create(
-        compound=gate.checkpoint.compound,
-        actor=None,
-        kind=ExemptKind.WORKER,
-        name="赵",
-        organisation="厂",
-        proof="1",
-        valid_until=timezone.localdate(),
-    )
+    exempt = worker_pass(gate.checkpoint.compound)
     url = reverse("gate:exempt_detail", kwargs={"pk": exempt.pk})
     seen = login(getattr(gate.personas, persona)).get(url)
     assert seen.status_code == 200 and "<svg" not in seen.content.decode()
@@ -248,15 +223,7 @@ def test_the_detail_page_shows_the_qr_only_to_those_who_issue(gate: Gate, person
 
 @pytest.mark.parametrize("persona", ["gate_guard", "building_lead"])
 def test_the_api_shows_an_exempt_pass_number_only_to_those_who_issue(gate: Gate, persona: str) -> None:
-    exempt = visitors.exempt_create(
-        compound=gate.checkpoint.compound,
-        actor=None,
-        kind=ExemptKind.WORKER,
-        name="赵",
-        organisation="厂",
-        proof="1",
-        valid_until=timezone.localdate(),
-    )
+    exempt = worker_pass(gate.checkpoint.compound)
     staff = login(getattr(gate.personas, persona))
     issuer = login(gate.personas.community_worker)
     for client, number in ((staff, ""), (issuer, exempt.number)):
