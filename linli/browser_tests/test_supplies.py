@@ -83,6 +83,12 @@ def test_resident_orders_grid_worker_orders_by_proxy_and_a_volunteer_hands_over(
             card.get_by_role("button", name="标准蔬菜包加一").click()
         expect(card.get_by_label("标准蔬菜包数量")).to_have_value("2")
         expect(card.locator(".sum")).to_have_text(f"{box.price * 2:.2f}")
+        # a slip of the finger beyond the limit: no absurd total, the box marked; back to 2, the sum again
+        card.get_by_label("标准蔬菜包数量").fill("100000000000000000000")
+        expect(card.locator(".sum")).to_have_text("—")
+        expect(card.get_by_label("标准蔬菜包数量")).to_have_attribute("aria-invalid", "true")
+        card.get_by_label("标准蔬菜包数量").fill("2")
+        expect(card.locator(".sum")).to_have_text(f"{box.price * 2:.2f}")
         assert fits_phone_width(phone)
         save_screenshot(phone, "supplies_me_form")
         card.get_by_role("button", name="提交订单").click()

@@ -12,14 +12,21 @@
   function setup(form) {
     var sum = form.querySelector(".sum");
     function total() {
+      // A quantity beyond what can be ordered (a slip of the finger: 100 for 10) is marked and the
+      // total shows "—" rather than an absurd sum; the server's answer names the limit.
       var t = 0;
+      var over = false;
       form.querySelectorAll(".offer").forEach(function (row) {
         var input = row.querySelector("input.qty");
         if (!input) return;
         var n = parseInt(input.value, 10);
-        if (n > 0) t += n * cents(row.dataset.price);
+        var max = parseInt(row.dataset.max, 10);
+        var tooMany = n > 0 && !isNaN(max) && n > max;
+        input.setAttribute("aria-invalid", tooMany ? "true" : "false");
+        if (tooMany) over = true;
+        else if (n > 0) t += n * cents(row.dataset.price);
       });
-      if (sum) sum.textContent = money(t);
+      if (sum) sum.textContent = over ? "—" : money(t);
     }
     form.querySelectorAll(".offer").forEach(function (row) {
       var input = row.querySelector("input.qty");
