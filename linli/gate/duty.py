@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,16 @@ def next_date(shift: Shift, now: datetime.datetime | None = None) -> datetime.da
     today = quota.local(now).date()
     _start, end = shift_bounds(shift, today)
     return today if end > now else today + datetime.timedelta(days=1)
+
+
+def duty_day(shifts: Iterable[Shift], now: datetime.datetime | None = None) -> datetime.date:
+    """The first date whose shifts are not all over: yesterday while one of its overnight shifts is
+    still on (at 04:00, the night shift that began at 20:00), else today. A roster opened without a
+    date starts there, so that the shift on duty now is on it."""
+    now = now or timezone.now()
+    today = quota.local(now).date()
+    yesterday = today - datetime.timedelta(days=1)
+    return yesterday if any(shift_bounds(shift, yesterday)[1] > now for shift in shifts) else today
 
 
 # ----------------------------------------------------------------------------------------------

@@ -212,15 +212,16 @@ def duty_roster(request: HttpRequest, pk: int) -> HttpResponse:
     if action and not may_arrange:
         raise PermissionDenied(_("只有社区干部、网格员和街道指挥部可以排班"))
     today = timezone.localdate()
-    start = _date_param(request.GET.get("start") or request.POST.get("start"), today)
     shifts = duty.shifts_create_default(checkpoint) if may_arrange else list(checkpoint.shifts.order_by("order"))
+    on_duty_day = duty.duty_day(shifts)  # yesterday while its night shift is still on
+    start = _date_param(request.GET.get("start") or request.POST.get("start"), on_duty_day)
     candidates = list(duty.staff_candidates(checkpoint, user)) if may_arrange else []
     assign_form = AssignmentForm(
         request.POST if action == "assign" else None,
         shifts=shifts,
         candidates=candidates,
         prefix="assign",
-        initial={"date": max(start, today)},
+        initial={"date": max(start, on_duty_day)},
     )
     shift_form = ShiftForm(request.POST if action == "shift_add" else None, prefix="shift")
     shift_errors: dict[int, list[str]] = {}

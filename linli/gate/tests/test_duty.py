@@ -208,6 +208,32 @@ def test_roster_page_shows_the_week_with_gaps_and_today(
     assert page.count("缺人") >= 14
 
 
+@pytest.mark.parametrize(("hour", "first_day"), [(4, DAY - datetime.timedelta(days=1)), (9, DAY)])
+def test_the_roster_opens_on_the_shift_on_duty_now(
+    checkpoint: Checkpoint, personas: Personas, client_for: Any, monkeypatch: pytest.MonkeyPatch, hour: int, first_day
+) -> None:
+    # given: a volunteer on last night's shift (20:00–08:00)
+    night = shift(checkpoint, "夜班")
+    duty.assignment_add(
+        shift=night,
+        date=DAY - datetime.timedelta(days=1),
+        actor=personas.community_worker,
+        volunteer_name="夜志愿",
+        volunteer_phone="13900002222",
+        now=at(DAY - datetime.timedelta(days=1), 12),
+    )
+    client = client_for(personas.community_worker)
+
+    # when: the roster is opened without a date, at 04:00 (the night shift still on) or 09:00
+    monkeypatch.setattr(timezone, "now", lambda: at(DAY, hour))
+    week = client.get(reverse("gate:duty", kwargs={"pk": checkpoint.pk})).context["week"]
+
+    # then: at 04:00 it starts with yesterday, whose night shift is the one on the gate now
+    assert week.dates[0] == first_day
+    names = {a.volunteer_name for _shift, row in week.rows for cell in row for a in cell.assignments}
+    assert ("夜志愿" in names) is (hour == 4)
+
+
 def test_worker_assigns_a_volunteer_on_the_page(checkpoint: Checkpoint, personas: Personas, client_for: Any) -> None:
     client = client_for(personas.community_worker)
     url = reverse("gate:duty", kwargs={"pk": checkpoint.pk})
