@@ -384,7 +384,7 @@ def roster(request: HttpRequest, checkpoint_id: int, start: datetime.date | None
     checkpoint = _checkpoint(user, checkpoint_id)
     if not 1 <= days <= duty.MAX_DAYS:
         raise HttpError(400, _("天数应在1到%(n)s之间") % {"n": duty.MAX_DAYS})
-    week = duty.roster(checkpoint, start or timezone.localdate(), days)
+    week = duty.roster(checkpoint, start or duty.duty_day(checkpoint.shifts.all()), days)  # as the page
     return {
         "checkpoint_id": checkpoint.pk,
         "start": week.dates[0],

@@ -232,6 +232,8 @@ def test_the_roster_opens_on_the_shift_on_duty_now(
     assert week.dates[0] == first_day
     names = {a.volunteer_name for _shift, row in week.rows for cell in row for a in cell.assignments}
     assert ("夜志愿" in names) is (hour == 4)
+    # and the API's roster, asked without a start, likewise
+    assert client.get(f"/api/v1/gate/checkpoints/{checkpoint.pk}/roster").json()["start"] == first_day.isoformat()
 
 
 def test_worker_assigns_a_volunteer_on_the_page(checkpoint: Checkpoint, personas: Personas, client_for: Any) -> None:
