@@ -38,15 +38,21 @@ def make_busy(gate: Gate) -> Gate:
     """Two offline outings in one window (a violation), still out past the limit, and a fever at the gate."""
     now = timezone.now()
     guard = gate.personas.gate_guard
+    # Out 5 hours ago (past the 3-hour limit), and an hour before that, but on the same local day, so in
+    # the same quota window whatever the hour the test runs (between 05:00 and 06:00 local, six hours
+    # back was yesterday: no violation).
+    last = now - datetime.timedelta(hours=5)
+    zone = services.quota.local_zone()
+    midnight = datetime.datetime.combine(services.quota.local(last).date(), datetime.time(), zone)
     items = [
         services.ScanInput(
             uuid=uuid.uuid4(),
             credential=gate.household_pass.token,
             direction="out",
-            device_time=now - datetime.timedelta(hours=hours),
+            device_time=moment,
             verdict="allowed",
         )
-        for hours in (6, 5)
+        for moment in (max(last - datetime.timedelta(hours=1), midnight), last)
     ]
     services.sync_scans(gate.checkpoint, guard, items)
     services.scan_record(
