@@ -477,6 +477,8 @@ def _present_exempt(exempt: ExemptPass) -> Presented:
     )
 
 
+# The refusal of going out for each hold (any other hold: Reason.HOLD), by a household's pass or a
+# resident's exempt pass alike.
 HOLD_REFUSALS: dict[str, str] = {HoldReason.SEALED: Reason.SEALED, HoldReason.HOME_OBSERVATION: Reason.OBSERVATION}
 
 
@@ -519,12 +521,8 @@ def decide(
                 Verdict.ALLOWED, Reason.OK, _("本户处于%(reason)s中，请直接回家") % {"reason": HoldReason(hold).label}
             )
         return Decision(Verdict.ALLOWED, Reason.OK, _("欢迎回家"))
-    if hold == HoldReason.SEALED:
-        return _refuse(Reason.SEALED)
-    if hold == HoldReason.HOME_OBSERVATION:
-        return _refuse(Reason.OBSERVATION)
     if hold is not None:
-        return _refuse(Reason.HOLD)
+        return _refuse(HOLD_REFUSALS.get(hold, Reason.HOLD))
     if data.health_code in (HealthCode.YELLOW, HealthCode.RED):
         return _refuse(Reason.HEALTH_CODE)
     if not rules.closed:

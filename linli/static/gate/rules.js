@@ -127,6 +127,7 @@ export async function present(bundle, verifier, credential) {
  * The verdict: {verdict, reason, message, nextOutAt (ms|null), dueAt (ms|null)}.
  * ``scan``: {direction, ms, temperature, healthCode, personId}; ``state``: {used, hold, ticketUsed}.
  */
+// The refusal of going out for each hold (any other: "hold"), by a household's pass or a resident's exempt pass.
 const HOLD_REFUSALS = { sealed: "sealed", home_observation: "observation" };
 
 export function decide(bundle, presented, scan, state, text) {
@@ -163,9 +164,7 @@ export function decide(bundle, presented, scan, state, text) {
     if (state.hold) return allow(fill(strings.held_in, { reason: text.holds[state.hold] || state.hold }));
     return allow(strings.allowed_in);
   }
-  if (state.hold === "sealed") return refuse("sealed");
-  if (state.hold === "home_observation") return refuse("observation");
-  if (state.hold) return refuse("hold");
+  if (state.hold) return refuse(HOLD_REFUSALS[state.hold] || "hold");
   if (scan.healthCode === "yellow" || scan.healthCode === "red") return refuse("health_code");
   if (!rules.closed) return allow(strings.low_risk);
   if (scan.personId && presented.members.length && !presented.members.includes(scan.personId)) {
