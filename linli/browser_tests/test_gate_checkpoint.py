@@ -575,3 +575,28 @@ def test_the_room_search_button_stays_on_one_line_on_a_phone(
     assert room_box is not None and search_box is not None
     assert search_box["height"] <= room_box["height"] + 8
     assert fits_phone_width(page)
+
+
+def test_a_pass_before_its_first_day_is_not_yet_valid_offline_and_online(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: 201's pass was reissued to start tomorrow (a household leaving observation, say)
+    gate = open_gate()
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    household = gate.passes["201"].household
+    householder = Person.objects.get(household=household, relation="householder")
+    early = services.pass_issue(household=household, members=[householder], today=tomorrow)
+    guard = Guard(page)
+    login_as(gate.personas.gate_guard.username)
+    guard.open()
+    expected = f"通行证尚未生效，{tomorrow:%m-%d} 起可用"
+
+    # when / then: the guard reads when it starts, not 通行证已过期, online and offline alike
+    assert guard.scan("外出", "36.5", early.number) == "refused"
+    expect(page.locator("#verdict-reason")).to_have_text(expected)
+    expect(page.locator("#verdict-source")).to_have_text("服务器判定")
+    guard.next()
+    guard.go_offline()
+    assert guard.scan("外出", "36.5", early.token) == "refused"
+    expect(page.locator("#verdict-reason")).to_have_text(expected)
+    expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")

@@ -40,6 +40,7 @@ class Reason(models.TextChoices):
     HEALTH_CODE = "health_code", _("健康码异常")
     REVOKED = "revoked", _("通行证已作废")
     EXPIRED = "expired", _("通行证已过期")
+    NOT_YET_VALID = "not_yet_valid", _("通行证尚未生效")
     FORGED = "forged", _("通行证无效或伪造")
     WRONG_COMPOUND = "wrong_compound", _("非本小区通行证")
     NOT_MEMBER = "not_member", _("非指定外出人员")

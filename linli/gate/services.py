@@ -482,6 +482,11 @@ def _present_exempt(exempt: ExemptPass) -> Presented:
 HOLD_REFUSALS: dict[str, str] = {HoldReason.SEALED: Reason.SEALED, HoldReason.HOME_OBSERVATION: Reason.OBSERVATION}
 
 
+def not_yet_valid_text(first_day: str) -> str:
+    """A pass (or exempt pass) scanned before its first day: from when it may be used (MM-DD)."""
+    return _("通行证尚未生效，%(date)s 起可用") % {"date": first_day}
+
+
 def _refuse(reason: str, message: str = "") -> Decision:
     return Decision(Verdict.REFUSED, reason, message or str(Reason(reason).label))
 
@@ -502,7 +507,9 @@ def decide(
         return _refuse(Reason.WRONG_COMPOUND)
     today = quota.local(data.device_time).date()
     if presented.valid_from and presented.valid_until and presented.ticket is None:
-        if not presented.valid_from <= today <= presented.valid_until:
+        if today < presented.valid_from:
+            return _refuse(Reason.NOT_YET_VALID, not_yet_valid_text(presented.valid_from.strftime("%m-%d")))
+        if today > presented.valid_until:
             return _refuse(Reason.EXPIRED)
     if quota.is_fever(data.temperature):
         return _refuse(
@@ -967,6 +974,7 @@ def _scan_texts() -> tuple[str, str | None]:
             % {"days": _slot("days"), "used": _slot("used"), "next": _slot("next")},
             _("可以外出，请于 %(due)s 前返回") % {"due": _slot("due")},
             _overdue_text(_slot("h"), _slot("m")),  # the overdue alert's detail (_overdue_detail)
+            not_yet_valid_text(_slot("date")),  # last: added by gate 0008, after the others' places
         ]
         words = "\x02".join(_CN_DIGITS) if language and str(language).startswith("zh") else None
         texts = ("\x02".join([*labels, *(str(message) for message in messages)]), words)

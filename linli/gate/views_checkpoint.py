@@ -115,6 +115,7 @@ def _page_strings() -> dict[str, str]:
         "held_in": _("本户处于{reason}中，请直接回家"),
         "ticket_ok": _("出入券已回收，请按时返回"),
         "ticket_other_period": _("不是本期出入券"),
+        "not_yet_valid": _("通行证尚未生效，{date} 起可用"),
         # Counts in words ("两天内已外出一次") where the language has them; empty means digits.
         "count_words": "零一两三四五六七八九十" if (get_language() or "").startswith("zh") else "",
     }

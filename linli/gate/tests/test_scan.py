@@ -138,6 +138,14 @@ def test_expired_pass(gate: Gate) -> None:
     assert result.reason == Reason.EXPIRED
 
 
+def test_pass_before_its_first_day_is_not_yet_valid_not_expired(gate: Gate) -> None:
+    """The fixture's pass is valid from 2026-11-01: the day before, the guard reads when it starts."""
+    result = scan(gate, datetime.datetime(2026, 10, 31, 9, tzinfo=services.quota.local_zone()))
+    assert (result.verdict, result.reason) == (Verdict.REFUSED, Reason.NOT_YET_VALID)
+    assert result.message == "通行证尚未生效，11-01 起可用"
+    assert scan(gate, at(1, 9)).verdict == Verdict.ALLOWED
+
+
 def test_same_uuid_twice_is_one_scan(gate: Gate) -> None:
     key = uuid.uuid4()
     first = scan(gate, at(23, 9), uuid=key)

@@ -119,6 +119,10 @@ SCENARIOS: dict[str, tuple[Callable[[Gate], dict[str, Any]], list[Step]]] = {
         lambda gate: {},
         [(datetime.datetime(2027, 3, 1, 9, tzinfo=services.quota.local_zone()), "out", {})],
     ),
+    "not_yet_valid": (
+        lambda gate: {},
+        [(datetime.datetime(2026, 10, 31, 9, tzinfo=services.quota.local_zone()), "out", {})],
+    ),
     "ticket_mode_without_ticket": (
         ruled(mode="ticket"),
         [(at(23, 9), "out", {}), (at(23, 10), "in", {})],
@@ -259,6 +263,7 @@ def test_the_scenarios_reach_the_verdicts_they_are_about(gate: Gate) -> None:
         Reason.NOT_MEMBER,
         Reason.HEALTH_CODE,
         Reason.EXPIRED,
+        Reason.NOT_YET_VALID,
         Reason.NO_TICKET,
         Reason.FORGED,
     }
@@ -316,6 +321,7 @@ def test_function_literals_match_the_choices() -> None:
         Reason.FORGED,
         Reason.WRONG_COMPOUND,
         Reason.EXPIRED,
+        Reason.NOT_YET_VALID,
         Reason.FEVER,
         Reason.SEALED,
         Reason.OBSERVATION,
@@ -331,6 +337,7 @@ def test_function_literals_match_the_choices() -> None:
         "forged",
         "wrong_compound",
         "expired",
+        "not_yet_valid",
         "fever",
         "sealed",
         "observation",

@@ -147,7 +147,10 @@ export function decide(bundle, presented, scan, state, text) {
   if (presented.refusal) return refuse(presented.refusal);
   const today = localParts(scan.ms, offset).date;
   if (presented.validFrom && presented.validUntil && !presented.ticketPeriod) {
-    if (!(presented.validFrom <= today && today <= presented.validUntil)) return refuse("expired");
+    if (today < presented.validFrom) {
+      return refuse("not_yet_valid", fill(strings.not_yet_valid, { date: presented.validFrom.slice(5, 10) }));
+    }
+    if (today > presented.validUntil) return refuse("expired");
   }
   if (isFever(scan.temperature, rules.fever_celsius)) {
     return refuse("fever", fill(strings.fever_offline, { t: scan.temperature }));
