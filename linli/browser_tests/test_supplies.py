@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime
 import re
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +25,9 @@ from linli.accounts.models import SmsMessage
 from linli.browser_tests.conftest import PHONE, TIMEOUT_MS, save_screenshot
 from linli.lib.testing import build_personas
 from linli.supplies.choices import PackageStatus, PaymentMode
+from linli.supplies.labels import labels_pdf
 from linli.supplies.models import Order, OrderWindow, Package, Supplier
-from linli.supplies.services import aggregation, delivery
+from linli.supplies.services import aggregation, delivery, ordering
 from linli.supplies.testing import open_window
 
 pytestmark = pytest.mark.browser
@@ -152,3 +155,43 @@ def test_resident_orders_grid_worker_orders_by_proxy_and_a_volunteer_hands_over(
     finally:
         resident_context.close()
     assert Order.objects.count() == 2
+
+
+def test_a_volunteer_photographs_the_printed_label_and_the_bag_is_handed_over(
+    page: Page, login_as: Callable[[str], None], tmp_path: Path
+) -> None:
+    # given: the resident's bag is packed, its label printed (a 100 × 100 mm label, as the shop prints
+    # it), and the building lead carries the drop-off point's bags
+    personas = build_personas()
+    shop = Supplier.objects.get(name="平价超市")
+    window = open_window(shop, personas.tree.c1, items={"标准蔬菜包": 50})
+    point = delivery.drop_off_create(compound=personas.tree.p1, name="东门投放点", actor=personas.community_worker)
+    offer = window.offers.get()
+    body = {
+        "window": window.pk,
+        "household": personas.resident_household.pk,
+        "lines": [{"offer": offer.pk, "quantity": 1}],
+    }
+    status, _answer = ordering.submit_order(actor=personas.resident, key="label-photo", body=body)
+    assert status == 201
+    OrderWindow.objects.filter(pk=window.pk).update(cutoff_at=timezone.now() - datetime.timedelta(minutes=1))
+    window.refresh_from_db()
+    aggregation.aggregate(window, actor=personas.community_worker)
+    delivery.run_create(
+        window=window, drop_off=point, volunteer=personas.building_lead, actor=personas.community_worker
+    )
+    package = Package.objects.get(order__household=personas.resident_household)
+    pdf = tmp_path / "label.pdf"
+    pdf.write_bytes(labels_pdf(Package.objects.filter(pk=package.pk), size="100x100"))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "photo")], check=True)
+
+    # when: on the delivery page the building lead takes a photo of the label (拍照识别)
+    login_as(personas.building_lead.username)
+    page.goto(reverse("supplies:delivery_mine"))
+    expect(page.locator(f'li.package[data-code="{package.handover_code}"]')).to_have_count(1)
+    page.locator("#scan-photo").set_input_files(str(tmp_path / "photo.png"))
+
+    # then: the page's scanner (jsQR) reads the label's hand-over QR, and the bag is handed over
+    expect(page.locator("#verdict")).to_contain_text("交付成功")
+    package.refresh_from_db()
+    assert package.status == PackageStatus.HANDED_OVER

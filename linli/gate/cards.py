@@ -13,7 +13,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import segno
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -25,6 +24,7 @@ from reportlab.pdfgen import canvas
 from linli.gate import passes
 from linli.gate.models import HouseholdPass, OutingTicket
 from linli.gate.services import mask_name
+from linli.lib.qr import qr_png
 from linli.organisation.notice import FONT
 
 COLUMNS, ROWS = 2, 4
@@ -62,10 +62,7 @@ def _clip(text: str, size: float, width: float) -> str:
 
 
 def _qr_image(text: str) -> ImageReader:
-    buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="png", scale=8, border=4)
-    buffer.seek(0)
-    return ImageReader(buffer)
+    return ImageReader(qr_png(text))
 
 
 def _draw_card(pdf: canvas.Canvas, card: Card, x: float, y: float, width: float, height: float) -> None:

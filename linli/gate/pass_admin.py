@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import segno
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
@@ -28,6 +27,7 @@ from linli.audit.services import audit_record
 from linli.gate import keys, passes, quota, services
 from linli.gate.choices import HoldReason, QuotaMode
 from linli.gate.models import ExemptPass, GateRules, HouseholdHold, HouseholdPass, OutingTicket
+from linli.lib.qr import make_qr
 from linli.registry.choices import Relation
 from linli.registry.models import Compound, Household, Person
 
@@ -79,7 +79,7 @@ def pass_status(household_pass: HouseholdPass | None, hold: str | None, today: d
 def qr_svg(text: str, *, border: int = 4) -> str:
     """The QR of a pass as inline SVG without a fixed size (it fills its box), black on white."""
     buffer = io.BytesIO()
-    segno.make(text, error="m").save(
+    make_qr(text).save(
         buffer, kind="svg", border=border, xmldecl=False, svgns=True, omitsize=True, dark="#000", light="#fff"
     )
     return buffer.getvalue().decode("utf-8")

@@ -46,6 +46,7 @@ from linli.gate.models import (
 )
 from linli.lib import scope
 from linli.lib.idnumbers import clean_id_number, normalise_phone, phone_error
+from linli.lib.qr import make_qr, qr_png
 from linli.registry.choices import HealthCode, Relation
 from linli.registry.models import Compound, Household, Person
 
@@ -268,16 +269,13 @@ def exempt_status(exempt: ExemptPass, today: datetime.date | None = None) -> str
 
 def qr_svg(text: str, scale: int = 4) -> str:
     """The QR of a pass as inline SVG (no file, no network)."""
-    import segno
-
     buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="svg", scale=scale, border=2, xmldecl=False, svgns=True)
+    make_qr(text).save(buffer, kind="svg", scale=scale, border=2, xmldecl=False, svgns=True)
     return buffer.getvalue().decode("utf-8")
 
 
 def exempt_card_pdf(exempt: ExemptPass) -> bytes:
     """A printable card (A6) with the signed QR, the number to type and the validity."""
-    import segno
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A6
     from reportlab.lib.units import mm
@@ -298,12 +296,11 @@ def exempt_card_pdf(exempt: ExemptPass) -> bytes:
     pdf.drawCentredString(width / 2, height - 23 * mm, exempt.compound.name)
 
     qr_size = 56 * mm
-    image = io.BytesIO()
-    segno.make(exempt.token, error="m").save(image, kind="png", scale=8, border=2)
-    image.seek(0)
     from reportlab.lib.utils import ImageReader
 
-    pdf.drawImage(ImageReader(image), (width - qr_size) / 2, height - 26 * mm - qr_size, qr_size, qr_size)
+    pdf.drawImage(
+        ImageReader(qr_png(exempt.token, border=2)), (width - qr_size) / 2, height - 26 * mm - qr_size, qr_size, qr_size
+    )
 
     lines = [
         (_("类型"), exempt.get_kind_display()),

@@ -11,7 +11,6 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-import segno
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -22,6 +21,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
+
+from linli.lib.qr import qr_png
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -59,10 +60,7 @@ def _esc(text: str) -> str:
 
 
 def _qr(data: str, size: float) -> Image:
-    buffer = io.BytesIO()
-    segno.make(data, error="m").save(buffer, kind="png", scale=8, border=2)
-    buffer.seek(0)
-    return Image(buffer, width=size, height=size)
+    return Image(qr_png(data, border=2), width=size, height=size)
 
 
 def render_notice_pdf(data: NoticeData) -> bytes:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import segno
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,6 +30,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from linli.lib.qr import make_qr
 from linli.organisation.notice import FONT
 from linli.registry.choices import Relation
 from linli.registry.models import Person
@@ -223,7 +223,7 @@ def label_data(packages: QuerySet[Package] | Iterable[Package]) -> list[LabelDat
 
 def draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
     """A QR code as vector squares, ``size`` wide with its quiet zone, lower-left corner at (x, y)."""
-    qr = segno.make(text, error="m")
+    qr = make_qr(text)
     border = 2
     matrix = [list(row) for row in qr.matrix]
     count = len(matrix) + 2 * border

@@ -31,3 +31,11 @@ def test_a_qr_gives_its_text_only(text: str) -> None:
 
 def test_a_blank_image_gives_nothing() -> None:
     assert qr_texts(Image.new("L", (200, 200), 255)) == []
+
+
+def test_a_micro_qr_is_not_a_code_a_phone_reads() -> None:
+    buffer = io.BytesIO()
+    segno.make_micro("LLP:ABCD234567", error="m").save(buffer, kind="png", scale=8, border=4)
+    buffer.seek(0)
+
+    assert qr_texts(Image.open(buffer).convert("L")) == []
