@@ -15,6 +15,7 @@ STSong-Light lacks a few punctuation marks (the middle dot): the text uses space
 
 from __future__ import annotations
 
+import functools
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -221,18 +222,12 @@ def label_data(packages: QuerySet[Package] | Iterable[Package]) -> list[LabelDat
 # Drawing
 
 
-def draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
-    """A QR code as vector squares, ``size`` wide with its quiet zone, lower-left corner at (x, y)."""
-    qr = make_qr(text)
-    border = 2
-    matrix = [list(row) for row in qr.matrix]
-    count = len(matrix) + 2 * border
-    module = size / count
-    canvas.saveState()
-    canvas.setFillColorRGB(1, 1, 1)
-    canvas.rect(x, y, size, size, stroke=0, fill=1)
-    canvas.setFillColorRGB(0, 0, 0)
-    path = canvas.beginPath()
+@functools.lru_cache(maxsize=64)
+def _qr_runs(text: str) -> tuple[int, tuple[tuple[int, int, int], ...]]:
+    """The QR of ``text`` as (modules per side, dark runs as (row, first column, length)); kept for
+    the texts drawn again and again — a supplier's payment code is on every label it pays on."""
+    matrix = make_qr(text).matrix
+    runs = []
     for r, row in enumerate(matrix):
         c = 0
         while c < len(row):
@@ -240,14 +235,24 @@ def draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
                 start = c
                 while c < len(row) and row[c]:
                     c += 1
-                path.rect(
-                    x + (start + border) * module,
-                    y + size - (r + border + 1) * module,
-                    (c - start) * module,
-                    module * 1.0,
-                )
+                runs.append((r, start, c - start))
             else:
                 c += 1
+    return len(matrix), tuple(runs)
+
+
+def draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
+    """A QR code as vector squares, ``size`` wide with its quiet zone, lower-left corner at (x, y)."""
+    border = 2
+    side, runs = _qr_runs(text)
+    module = size / (side + 2 * border)
+    canvas.saveState()
+    canvas.setFillColorRGB(1, 1, 1)
+    canvas.rect(x, y, size, size, stroke=0, fill=1)
+    canvas.setFillColorRGB(0, 0, 0)
+    path = canvas.beginPath()
+    for r, start, length in runs:
+        path.rect(x + (start + border) * module, y + size - (r + border + 1) * module, length * module, module)
     canvas.drawPath(path, stroke=0, fill=1)
     canvas.restoreState()
 
