@@ -724,6 +724,14 @@ def scan_record(
         with transaction.atomic():
             if household is not None:
                 presented = Presented(household_id=household.pk, compound_id=household.compound_id)
+                if qrules.ticket_mode and data.direction == Direction.OUT:
+                    # A resident vehicle goes out on the household's ticket of the period: the
+                    # vehicle desk has no ticket to scan, and without it no car could ever leave.
+                    presented.ticket = (
+                        OutingTicket.objects.select_for_update()
+                        .filter(household_id=household.pk, period_start=quota.period_start(qrules, data.device_time))
+                        .first()
+                    )
             else:
                 presented = _present(checkpoint, data.credential, lock=True)
             if presented.household_id is not None and presented.refusal is None:

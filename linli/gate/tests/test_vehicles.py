@@ -105,6 +105,40 @@ def test_a_resident_vehicle_outing_counts_against_the_household_quota(gate: Gate
     assert "本户两天内已外出一次" in second.message
 
 
+def test_in_ticket_mode_a_resident_vehicle_goes_out_on_the_household_ticket(gate: Gate) -> None:
+    # given: the compound hands out 出入券 and the household has this period's ticket
+    gate.rules.mode = "ticket"
+    gate.rules.save()
+    visitors.vehicle_pass_create(household=gate.household, actor=None, plate="沪A88888")
+    ticket = services.ticket_issue(household=gate.household, period_start=datetime.date(2026, 11, 23))
+
+    # when: the household's car goes out (the vehicle desk has no field for a ticket)
+    first = entry(gate, "沪A88888", at(23, 9))
+
+    # then: it goes out on the period's ticket, which is collected, as on foot
+    assert (first.verdict, first.scan.reason if first.scan else None) == (Verdict.ALLOWED, Reason.OK)
+    ticket.refresh_from_db()
+    assert ticket.collected_at is not None and first.scan is not None and first.scan.ticket_id == ticket.pk
+    # and the same ticket does not let the car (or anyone on foot) out twice in the period
+    assert entry(gate, "沪A88888", at(23, 10), "in").verdict == Verdict.ALLOWED
+    again = entry(gate, "沪A88888", at(23, 11))
+    assert (again.verdict, again.scan.reason if again.scan else None) == (Verdict.REFUSED, Reason.TICKET_USED)
+    on_foot = services.scan_record(
+        gate.checkpoint,
+        gate.personas.gate_guard,
+        services.ScanInput(uuid=uuid.uuid4(), credential=ticket.number, direction="out", device_time=at(23, 12)),
+    )
+    assert on_foot.reason == Reason.TICKET_USED
+
+
+def test_in_ticket_mode_a_resident_vehicle_without_a_ticket_stays_in(gate: Gate) -> None:
+    gate.rules.mode = "ticket"
+    gate.rules.save()
+    visitors.vehicle_pass_create(household=gate.household, actor=None, plate="沪A88888")
+    refused = entry(gate, "沪A88888", at(23, 9))
+    assert (refused.verdict, refused.scan.reason if refused.scan else None) == (Verdict.REFUSED, Reason.NO_TICKET)
+
+
 def test_fever_in_a_resident_vehicle_is_refused_and_alerts(gate: Gate) -> None:
     visitors.vehicle_pass_create(household=gate.household, actor=None, plate="沪A88888")
     result = entry(gate, "沪A88888", at(23, 9), "in", max_temperature="37.8")
