@@ -384,6 +384,8 @@ def roster(request: HttpRequest, checkpoint_id: int, start: datetime.date | None
     checkpoint = _checkpoint(user, checkpoint_id)
     if not 1 <= days <= duty.MAX_DAYS:
         raise HttpError(400, _("天数应在1到%(n)s之间") % {"n": duty.MAX_DAYS})
+    if start is not None and duty.date_error(start):
+        raise HttpError(400, duty.date_error(start) or "")
     week = duty.roster(checkpoint, start or duty.duty_day(checkpoint.shifts.all()), days)  # as the page
     return {
         "checkpoint_id": checkpoint.pk,
@@ -676,6 +678,8 @@ class BoardOut(Schema):
 def board_data(request: HttpRequest, compound_id: int, date: datetime.date | None = None) -> Any:
     user = _staff(request)
     compound = _compound(user, compound_id)
+    if date is not None and duty.date_error(date):
+        raise HttpError(400, duty.date_error(date) or "")
     day = board.board_day(compound, date or timezone.localdate())
     return {
         "compound_id": compound.pk,

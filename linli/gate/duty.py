@@ -58,10 +58,21 @@ SIGN_OUT_LATE = datetime.timedelta(hours=2)  # … and sign out up to this long 
 MAX_MIN_STAFF = 50
 WEEK_DAYS = 7
 MAX_DAYS = 31
+# The dates a roster or a board may be asked for: any real one, and clear of the calendar's ends,
+# where a week's step or a day's bounds in UTC overflow.
+FIRST_DATE = datetime.date(2000, 1, 1)
+LAST_DATE = datetime.date(2099, 12, 31)
 
 
 class DutyError(ValueError):
     """A roster request that cannot be carried out; the message is for the user."""
+
+
+def date_error(date: datetime.date) -> str | None:
+    """Why a date cannot be shown or arranged (outside :data:`FIRST_DATE`–:data:`LAST_DATE`), or None."""
+    if FIRST_DATE <= date <= LAST_DATE:
+        return None
+    return _("日期应在 %(first)s 到 %(last)s 之间") % {"first": FIRST_DATE.isoformat(), "last": LAST_DATE.isoformat()}
 
 
 def can_arrange(user: Any) -> bool:
@@ -278,8 +289,9 @@ def assignment_add(
                 phone = clean_phone(volunteer_phone)
             except ValidationError as exc:
                 errors["volunteer_phone"] = list(exc.messages)
-    _start, end = shift_bounds(shift, date)
-    if end <= now:
+    if date_error(date):
+        errors["date"] = [date_error(date) or ""]
+    elif shift_bounds(shift, date)[1] <= now:
         errors.setdefault("date", []).append(_("该日期的班次已经结束，不能再排班"))
     if errors:
         raise ValidationError(errors)

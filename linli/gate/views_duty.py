@@ -62,7 +62,7 @@ def _date_param(value: str | None, default: datetime.date) -> datetime.date:
         parsed = parse_date(value or "")
     except ValueError:
         parsed = None
-    return parsed or default
+    return parsed if parsed is not None and duty.date_error(parsed) is None else default
 
 
 # --- rules and checkpoints (A1, A10) ------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from linli.gate import board, services
@@ -164,3 +165,20 @@ def test_board_in_english_has_an_english_date_and_hour_column(day: Gate) -> None
     text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
     assert "November 20, 2026" in text and "年" not in text
     assert "Hour" in text and "Shift" not in text
+
+
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-01"])
+def test_a_date_at_the_end_of_the_calendar_is_not_a_server_error(gate: Gate, date: str) -> None:
+    # given: a community worker who edits the board's address by hand
+    client = logged_in(gate.personas.community_worker)
+    compound = gate.checkpoint.compound_id
+
+    # when: the page, the sheet and the API are asked for a day the calendar barely holds
+    page = client.get(reverse("gate:board", kwargs={"pk": compound}), {"date": date})
+    sheet = client.get(reverse("gate:board_pdf", kwargs={"pk": compound}), {"date": date})
+    answer = client.get(f"/api/v1/gate/compounds/{compound}/board", {"date": date})
+
+    # then: the pages show today's board (as for a date that does not parse) and the API says why in Chinese
+    assert page.status_code == 200 and page.context["day"].date == timezone.localdate()
+    assert sheet.status_code == 200 and sheet["Content-Type"] == "application/pdf"
+    assert answer.status_code == 400 and answer.json()["detail"] == "日期应在 2000-01-01 到 2099-12-31 之间"

@@ -417,3 +417,24 @@ def test_api_duty_is_scoped_and_role_limited(checkpoint: Checkpoint, personas: P
     night.refresh_from_db()
     assert night.min_staff == 2
     assert not DutyAssignment.objects.exists()
+
+
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-01"])
+def test_a_date_at_the_end_of_the_calendar_is_not_a_server_error(
+    checkpoint: Checkpoint, personas: Personas, date: str
+) -> None:
+    # given: a community worker who types a far date into the roster's address or the API
+    worker = logged_in(personas.community_worker)
+    night = shift(checkpoint, "夜班")
+
+    # when: the roster page and the API are asked for it, and a volunteer is put on its night shift
+    page = worker.get(reverse("gate:duty", kwargs={"pk": checkpoint.pk}), {"start": date})
+    week = api(worker, "GET", f"/checkpoints/{checkpoint.pk}/roster?start={date}")
+    volunteer = {"name": "钱志愿", "phone": "13900003333", "date": date}
+    added = api(worker, "POST", f"/shifts/{night.pk}/assignments", volunteer)
+
+    # then: the page opens on the current week, and the API refuses the date in Chinese, storing nothing
+    assert page.status_code == 200 and page.context["start"] == duty.duty_day(checkpoint.shifts.all())
+    assert week.status_code == 400 and week.json()["detail"] == "日期应在 2000-01-01 到 2099-12-31 之间"
+    assert added.status_code == 400 and added.json()["errors"]["date"] == ["日期应在 2000-01-01 到 2099-12-31 之间"]
+    assert not DutyAssignment.objects.exists()
