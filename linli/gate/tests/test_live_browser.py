@@ -42,3 +42,22 @@ def test_the_live_board_reads_as_one_card_per_row_on_a_phone(
         expect(page.locator(f"{table} thead tr")).to_be_hidden()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     expect(page.locator("#out tbody tr").first.locator("td[data-label]").first).to_be_visible()
+
+
+def test_the_rules_checkpoints_and_live_overview_fit_a_guards_phone_in_english(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: the compound's guard, reading the pages in English on a 390 px phone
+    gate = build_gate(build_personas())
+    login_as(gate.personas.gate_guard.username)
+    page.goto("/gate/rules/")
+    page.get_by_role("button", name="English").click()
+
+    # then: the tables of compounds and checkpoints are one card per row, nothing wider than the phone
+    compound = gate.checkpoint.compound_id
+    for url in ("/gate/rules/", "/gate/live/", f"/gate/compound/{compound}/checkpoints/"):
+        page.goto(url)
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (url, width)
