@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from linli.gate import board, duty, rules, services
 from linli.gate.models import Checkpoint, DutyAssignment, GateAlert, GateRules, QuotaViolation, Shift
@@ -105,8 +105,9 @@ class RulesIn(Schema):
     risk_level: Literal["low", "medium", "high"] | None = None
     log_when_open: bool | None = None
     mode: Literal["quota", "ticket"] | None = None
-    outings_per_period: int | None = None
-    period_days: int | None = None
+    # Strict: a JSON true is not 1 (the services refuse booleans; lax parsing turned them into 1).
+    outings_per_period: StrictInt | None = None
+    period_days: StrictInt | None = None
     max_hours_out: Decimal | None = None
     out_from: datetime.time | None = None
     out_until: datetime.time | None = None
@@ -261,14 +262,14 @@ class ShiftIn(Schema):
     name: str = Field(max_length=20)
     starts: datetime.time
     ends: datetime.time
-    min_staff: int
+    min_staff: StrictInt  # a JSON true is not 1, as in RulesIn
 
 
 class ShiftPatchIn(Schema):
     name: str | None = Field(default=None, max_length=20)
     starts: datetime.time | None = None
     ends: datetime.time | None = None
-    min_staff: int | None = None
+    min_staff: StrictInt | None = None
 
 
 def _shift_out(shift: Shift) -> dict[str, Any]:

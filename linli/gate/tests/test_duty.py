@@ -438,3 +438,23 @@ def test_a_date_at_the_end_of_the_calendar_is_not_a_server_error(
     assert week.status_code == 400 and week.json()["detail"] == "日期应在 2000-01-01 到 2099-12-31 之间"
     assert added.status_code == 400 and added.json()["errors"]["date"] == ["日期应在 2000-01-01 到 2099-12-31 之间"]
     assert not DutyAssignment.objects.exists()
+
+
+def test_api_refuses_true_for_the_minimum_staffing(checkpoint: Checkpoint, personas: Personas) -> None:
+    # given: the night shift needs at least 2
+    worker = logged_in(personas.community_worker)
+    night = shift(checkpoint, "夜班")
+
+    # when: a client sends a boolean for the minimum, on an edit and on a new shift
+    edited = api(worker, "PATCH", f"/shifts/{night.pk}", {"min_staff": True})
+    added = api(
+        worker,
+        "POST",
+        f"/checkpoints/{checkpoint.pk}/shifts",
+        {"name": "加班", "starts": "12:00", "ends": "13:00", "min_staff": True},
+    )
+
+    # then: both are refused; the minimum is not quietly 1, which would hide the night's gaps
+    assert (edited.status_code, added.status_code) == (422, 422)
+    night.refresh_from_db()
+    assert night.min_staff == 2 and not Shift.objects.filter(name="加班").exists()

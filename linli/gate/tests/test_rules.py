@@ -218,6 +218,24 @@ def test_api_reads_and_patches_rules(personas: Personas, client_for: Any) -> Non
     assert patched.json()["period_days"] == 1
 
 
+@pytest.mark.parametrize("field", ["period_days", "outings_per_period"])
+def test_api_refuses_true_for_a_number_of_the_rules(personas: Personas, client_for: Any, field: str) -> None:
+    # given: a compound at 1 outing per 2 days
+    client = client_for(personas.community_worker)
+    url = f"/compounds/{personas.tree.p1.pk}/rules"
+
+    # when: a client sends a boolean where a number belongs
+    response = api(client, "PATCH", url, {field: True})
+
+    # then: it is refused, and the rule is not quietly set to 1
+    assert response.status_code == 422
+    assert response.json()["detail"] == "请求数据格式不正确，请检查后重试"
+    assert (api(client, "GET", url).json()["outings_per_period"], api(client, "GET", url).json()["period_days"]) == (
+        1,
+        2,
+    )
+
+
 def test_api_refuses_bad_rules_with_the_field_and_a_chinese_message(personas: Personas, client_for: Any) -> None:
     client = client_for(personas.community_worker)
     url = f"/compounds/{personas.tree.p1.pk}/rules"
