@@ -40,6 +40,7 @@ from linli.gate.models import (
     HouseholdHold,
     HouseholdPass,
     OutingTicket,
+    Parcel,
     QuotaViolation,
     place_kwargs,
 )
@@ -135,7 +136,9 @@ def hold_set(
 ) -> HouseholdHold:
     """Suspend the household's passes (sealed, home observation, …) until :func:`hold_release`.
 
-    Idempotent per reason: an active hold with the same reason is returned as it is.
+    Idempotent per reason: an active hold with the same reason is returned as it is. Parcels of the
+    household still waiting at the gate are delivered to its door from now on (contactless): nobody
+    of a held household comes to the gate to collect them (H7).
     """
     if reason not in HoldReason.values:
         raise GateError(_("未知的暂停原因"))
@@ -152,6 +155,7 @@ def hold_set(
             started_by=actor if getattr(actor, "is_authenticated", False) else None,
             **place_kwargs(household.compound),
         )
+        Parcel.objects.filter(household=household, picked_up_at__isnull=True).update(contactless=True)
         audit_record(actor=actor, action=AuditAction.CREATE, obj=hold, changes={"reason": reason, "source": source})
     return hold
 

@@ -392,8 +392,7 @@ def parcel_create(request: HttpRequest, pk: int) -> HttpResponse:
                 if logged.parcel.contactless:
                     messages.warning(
                         request,
-                        _("%(room)s 处于封控中：已标记为无接触配送，请交志愿者送到门口。")
-                        % {"room": household.address},
+                        _("%(room)s 暂停通行：已标记为无接触配送，请交志愿者送到门口。") % {"room": household.address},
                     )
                 elif logged.notified is not None:
                     messages.success(
@@ -408,7 +407,7 @@ def parcel_create(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def parcel_delivered(request: HttpRequest, pk: int) -> HttpResponse:
-    """A sealed household's parcel left at its door by a volunteer."""
+    """A held household's parcel (sealed, home observation) left at its door by a volunteer."""
     user: Any = request.user
     parcel = visitors.desk_record(user, Parcel.objects.select_related("household__building", "household__unit"), pk)
     if not parcel.contactless:

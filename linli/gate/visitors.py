@@ -36,7 +36,6 @@ from linli.gate.models import (
     Checkpoint,
     ExemptPass,
     GateAlert,
-    HouseholdHold,
     HouseholdPass,
     Parcel,
     VehicleEntry,
@@ -719,12 +718,6 @@ def vehicle_entries_recent(checkpoint: Checkpoint, limit: int = 50) -> QuerySet[
 # Parcels (A7)
 
 
-def is_sealed(household_id: int) -> bool:
-    return HouseholdHold.objects.filter(
-        household_id=household_id, reason=HoldReason.SEALED, released_at__isnull=True
-    ).exists()
-
-
 def _new_pickup_code(compound_id: int) -> str:
     """Six digits, unique among the compound's parcels waiting to be picked up."""
     for _attempt in range(50):
@@ -755,7 +748,8 @@ def parcel_log(
     tracking: str = "",
     client_uuid: uuid_module.UUID | None = None,
 ) -> ParcelLogged:
-    """A parcel left at the gate: a pickup code by SMS, or contactless delivery for a sealed home (A7, H7).
+    """A parcel left at the gate: a pickup code by SMS, or contactless delivery to the door of a household
+    on hold — sealed, under home observation or otherwise kept in (A7, H7).
 
     ``client_uuid`` (made by the phone) makes a resent form harmless: one parcel, one SMS.
     """
@@ -775,6 +769,7 @@ def parcel_log(
     if len(tracking) > 50:
         errors["tracking"] = [_("最多50个字")]
     _raise_errors(errors)
+    hold = services.active_hold(household.pk)
     with transaction.atomic():
         # One new code per compound at a time (every checkpoint of it draws from the same codes).
         Compound.objects.select_for_update().filter(pk=checkpoint.compound_id).exists()
@@ -785,7 +780,7 @@ def parcel_log(
             carrier=carrier,
             tracking=tracking,
             pickup_code=_new_pickup_code(checkpoint.compound_id),
-            contactless=is_sealed(household.pk),
+            contactless=hold is not None,
             logged_by=_actor(actor),
             **place_kwargs(checkpoint.compound),
         )
@@ -795,10 +790,12 @@ def parcel_log(
     what = carrier or _("快递")
     if parcel.contactless:
         body = _(
-            "【邻里】您有一件%(what)s已送到%(compound)s卡口。本户处于封控中，将由志愿者无接触送到门口，请留意。"
+            "【邻里】您有一件%(what)s已送到%(compound)s卡口。本户暂停通行（%(reason)s），"
+            "将由志愿者无接触送到门口，请留意。"
         ) % {
             "what": what,
             "compound": checkpoint.compound.name,
+            "reason": HoldReason(hold or HoldReason.OTHER).label,
         }
         secret = ""
     else:

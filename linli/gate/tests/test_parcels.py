@@ -112,13 +112,48 @@ def test_a_sealed_household_gets_its_parcel_delivered_contactless(gate: Gate) ->
     assert "无接触" in SmsMessage.objects.get().body and parcel.pickup_code not in SmsMessage.objects.get().body
     guard = login(gate.personas.gate_guard)
     listing = guard.get(reverse("gate:parcels", kwargs={"pk": gate.checkpoint.pk})).content.decode()
-    assert "封控户无接触配送（1 件）" in listing and "待取件（0 件）" in listing
+    assert "无接触送到门口（1 件）" in listing and "待取件（0 件）" in listing
     # not handed over at the gate, even with the right code
     with pytest.raises(visitors.ValidationError, match="取件码不正确"):
         visitors.parcels_pick_up(checkpoint=gate.checkpoint, actor=None, code=parcel.pickup_code)
     assert guard.post(reverse("gate:parcel_delivered", kwargs={"pk": parcel.pk})).status_code == 302
     parcel.refresh_from_db()
     assert parcel.picked_up_at is not None and parcel.picked_up_by == gate.personas.gate_guard
+
+
+def test_a_household_under_home_observation_gets_its_parcel_at_the_door_too(gate: Gate) -> None:
+    # given: the household is under home observation (it may not come to the gate: H7)
+    services.hold_set(household=gate.household, reason=HoldReason.HOME_OBSERVATION, source="health")
+
+    # when: a parcel for it is logged
+    parcel = log(gate).parcel
+
+    # then: contactless, and the SMS says why and carries no pickup code
+    sms = SmsMessage.objects.get().body
+    assert parcel.contactless
+    assert "暂停通行（居家观察）" in sms and "无接触" in sms and parcel.pickup_code not in sms
+    # nor does its pass (or the code) hand it over at the gate
+    with pytest.raises(visitors.ValidationError):
+        visitors.parcels_pick_up(checkpoint=gate.checkpoint, actor=None, code=gate.household_pass.number)
+    with pytest.raises(visitors.ValidationError):
+        visitors.parcels_pick_up(checkpoint=gate.checkpoint, actor=None, code=parcel.pickup_code)
+
+
+def test_a_parcel_waiting_when_the_household_is_sealed_goes_to_its_door(gate: Gate) -> None:
+    # given: a parcel waits at the gate with its pickup code
+    parcel = log(gate).parcel
+    assert not parcel.contactless
+
+    # when: the household is sealed before anyone collected it
+    services.hold_set(household=gate.household, reason=HoldReason.SEALED, source="health")
+
+    # then: it is on the contactless list, and neither the code nor the pass takes it at the gate
+    parcel.refresh_from_db()
+    assert parcel.contactless
+    with pytest.raises(visitors.ValidationError):
+        visitors.parcels_pick_up(checkpoint=gate.checkpoint, actor=None, code=parcel.pickup_code)
+    with pytest.raises(visitors.ValidationError):
+        visitors.parcels_pick_up(checkpoint=gate.checkpoint, actor=None, code=gate.household_pass.number)
 
 
 def test_a_household_without_a_phone_is_logged_but_not_texted(gate: Gate) -> None:
