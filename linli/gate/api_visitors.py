@@ -612,9 +612,7 @@ def parcels_pick_up(request: HttpRequest, checkpoint_id: int, payload: PickupIn)
 
 
 class HandOverIn(Schema):
-    code: str = Field(
-        default="", max_length=400, description="取件码或本户通行证；暂停通行户无接触送达时留空"
-    )
+    code: str = Field(default="", max_length=400, description="取件码或本户通行证；暂停通行户无接触送达时留空")
 
 
 @router.post(

@@ -58,15 +58,13 @@ class RulesForm(forms.Form):
     )
     max_hours_out = forms.DecimalField(
         label=_("每次外出最长小时数"),
-        max_digits=4,
-        decimal_places=1,
+        decimal_places=1,  # no max_digits: max_value bounds it, and 1e5 would fail both with one message twice
         max_value=MAX_HOURS_OUT,
         error_messages={
             "required": _("请填写每次外出最长小时数"),
             "invalid": _("每次外出最长小时数应为数字，如 3 或 2.5"),
             "max_value": _("每次外出最长不能超过24小时"),
             "max_decimal_places": _("每次外出最长小时数最多保留一位小数"),
-            "max_digits": _("每次外出最长不能超过24小时"),
         },
     )
     out_from = forms.TimeField(label=_("允许外出开始时间"), widget=TIME_WIDGET, error_messages=TIME_ERRORS)

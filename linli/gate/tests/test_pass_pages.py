@@ -305,6 +305,10 @@ def test_tickets_are_issued_once_per_period_to_households_not_on_hold(gate: Gate
         assert payload.kind == passes.Kind.TICKET and payload.valid_from == start
     page = client.get(url)
     assert page.context["issued"] == 8 and page.context["held"] == 1
+    # the button says which period it issues
+    assert "发放本期出入券" in page.content.decode()
+    next_page = client.get(url + "?period=next").content.decode()
+    assert "发放下一期出入券" in next_page and "发放本期出入券" not in next_page
 
 
 # --- the resident ---
