@@ -67,7 +67,7 @@ def window_money(request: HttpRequest, pk: int) -> HttpResponse:
     rec = money.reconciliation(window, user=user)
     credits = (
         scope.visible(CreditEntry.objects.filter(order__window=window), user)
-        .select_related("household__building", "household__unit")
+        .select_related("household__compound", "household__building", "household__unit")
         .order_by("settled_at", "-created_at")
     )
     context = {

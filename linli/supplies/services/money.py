@@ -357,7 +357,7 @@ def reconciliation(window: OrderWindow, *, user: Any = None) -> Reconciliation:
         orders_qs = scope.visible(orders_qs, user)
         partial = scope.user_level(user) not in (None, "street", "community")
     orders = list(
-        orders_qs.select_related("household__building", "household__unit")
+        orders_qs.select_related("household__compound", "household__building", "household__unit")
         .prefetch_related("lines")
         .order_by("building_id", "unit_id", "household_id", "pk")
     )
@@ -407,7 +407,7 @@ def reconciliation(window: OrderWindow, *, user: Any = None) -> Reconciliation:
         row = rows.get(order.household_id)
         if row is None:
             row = rows[order.household_id] = HouseholdRow(
-                order.household_id, order.household.address, order.get_payment_mode_display(), Amounts()
+                order.household_id, order.household.full_address, order.get_payment_mode_display(), Amounts()
             )
         if order.status != OrderStatus.CANCELLED:
             row.payment_mode = order.get_payment_mode_display()
@@ -417,7 +417,7 @@ def reconciliation(window: OrderWindow, *, user: Any = None) -> Reconciliation:
             OrderRow(
                 order.pk,
                 order.household_id,
-                order.household.address,
+                order.household.full_address,
                 order.payment_mode,
                 order.status == OrderStatus.CANCELLED,
                 a,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 from decimal import Decimal
 
@@ -12,9 +13,13 @@ from python_calamine import CalamineWorkbook
 
 from linli.lib.testing import Personas
 from linli.supplies.choices import PaymentMode
-from linli.supplies.models import CreditEntry, Order, Payment, SupplierSettlement
+from linli.supplies.models import CreditEntry, Order, Package, Payment, Supplier, SupplierSettlement
+from linli.supplies.services.aggregation import aggregate
 from linli.supplies.services.delivery import handover, run_create
-from linli.supplies.tests.test_delivery_fixtures import aggregated
+from linli.supplies.services.money import credit_record
+from linli.supplies.services.ordering import place_order
+from linli.supplies.testing import open_window
+from linli.supplies.tests.test_delivery_fixtures import T0, aggregated
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +90,49 @@ def test_money_pages_collect_credit_settle_and_download(personas: Personas) -> N
     outsider = as_(personas.outsider).get(reverse("supplies:money_xlsx_all"))
     assert len(CalamineWorkbook.from_filelike(io.BytesIO(outsider.content)).get_sheet_by_name("汇总").to_python()) == 1
     assert as_(personas.outsider).get(reverse("supplies:money_xlsx", args=[d.window.pk])).status_code == 404
+
+
+def test_money_page_and_workbook_tell_the_same_room_of_two_compounds_apart(personas: Personas) -> None:
+    # given: 阳光小区 1号楼1单元101 (prepaid, not yet collected) and 和谐家园 1号楼1单元101 (community
+    # credit, delivered and put on the ledger) ordered in the same window of the community
+    tree = personas.tree
+    window = open_window(Supplier.objects.get(name="平价超市"), tree.c1, now=T0)
+    offer = window.offers.order_by("pk").first()
+    assert offer is not None
+    place_order(
+        window=window,
+        household=tree.households[f"{tree.b1.code}/1单元/101"],
+        lines=[(offer.pk, 1)],
+        actor=personas.community_worker,
+        payment_mode=PaymentMode.PREPAID,
+        now=T0,
+    )
+    harmony = place_order(
+        window=window,
+        household=tree.households[f"{tree.b3.code}/1单元/101"],
+        lines=[(offer.pk, 1)],
+        actor=personas.community_worker,
+        payment_mode=PaymentMode.CREDIT,
+        now=T0,
+    )
+    aggregate(window, actor=personas.community_worker, now=window.cutoff_at + datetime.timedelta(hours=1))
+    run_create(
+        window=window,
+        drop_off=None,
+        compound=tree.p2,
+        volunteer=personas.community_worker,
+        actor=personas.community_worker,
+    )
+    handover(Package.objects.get(order=harmony).handover_code, actor=personas.community_worker)
+    credit_record(harmony, actor=personas.community_worker)
+
+    # when: the community worker opens the window's money page and its workbook
+    community = as_(personas.community_worker)
+    page = community.get(reverse("supplies:money_window", args=[window.pk])).content.decode()
+    xlsx = community.get(reverse("supplies:money_xlsx", args=[window.pk]))
+
+    # then: each household is named with its compound, as on its label, not only "1号楼1单元101" twice
+    assert "阳光小区 1号楼1单元101" in page  # to collect in advance
+    assert "和谐家园 1号楼1单元101" in page  # on the credit ledger
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(xlsx.content)).get_sheet_by_name("分户").to_python()[1:]
+    assert sorted(row[1] for row in rows) == ["和谐家园 1号楼1单元101", "阳光小区 1号楼1单元101"]
