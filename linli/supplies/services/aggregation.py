@@ -50,6 +50,7 @@ from linli.supplies.models import (
     PurchaseOrder,
     SupplyNotice,
 )
+from linli.supplies.services.ordering import raise_priorities
 
 K = TypeVar("K", bound=Hashable)
 
@@ -201,6 +202,10 @@ def aggregate(window: OrderWindow, *, actor: Any, now: datetime.datetime | None 
             if locked.status != WindowStatus.PUBLISHED:
                 raise ValidationError(_("该窗口当前状态不能汇总"))
             live = Order.objects.filter(window_id=locked.pk, status=OrderStatus.PLACED)
+            # A household sealed (or put in home quarantine) after it ordered — a building sealed in the
+            # evening — is served as it is now: its bag goes to the door, contactless, and it comes first
+            # if stock runs short. Until here the order kept the priority it had when it was placed.
+            raise_priorities(live)
             totals = live.aggregate(n=Count("pk"), total=Sum("total"))
             count = int(totals["n"] or 0)
             purchase = PurchaseOrder.objects.create(

@@ -99,6 +99,15 @@ def household_priority(household: Household) -> Priority:
     return priority_of(*row) if row else Priority.NORMAL
 
 
+def raise_priorities(orders: Any) -> None:
+    """Raise each of ``orders`` (a queryset) to its household's priority now if that is higher: sealed
+    since it ordered → SEALED, put in home quarantine since → ISOLATED. Never lowered (a bag still
+    taken to the door after a seal ends harms no one). Two UPDATEs touching only the orders raised."""
+    sealed, isolated = _sealed(OuterRef("household_id")), _isolated(OuterRef("household_id"))
+    orders.filter(sealed).exclude(priority=Priority.SEALED).update(priority=Priority.SEALED)
+    orders.filter(isolated, priority=Priority.NORMAL).update(priority=Priority.ISOLATED)
+
+
 def households_with_priority(qs: Any) -> Any:
     """``qs`` of households annotated with ``sealed`` and ``isolated`` (one query for both)."""
     return qs.annotate(sealed=_sealed(OuterRef("pk")), isolated=_isolated(OuterRef("pk")))

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from linli.audit.models import AuditEvent
+from linli.health.choices import SealLevel
+from linli.health.services.seals import seal_create
 from linli.lib.testing import Personas
 from linli.registry.models import Household
 from linli.supplies.choices import OrderStatus, PackageStatus, Priority, WindowStatus
@@ -18,6 +20,7 @@ from linli.supplies.models import (
     DropOffPoint,
     Offer,
     Order,
+    OrderLine,
     OrderWindow,
     Package,
     PurchaseLine,
@@ -29,6 +32,7 @@ from linli.supplies.services.aggregation import (
     handover_codes,
     handover_reference,
     parse_handover_reference,
+    shortfall_allocate,
 )
 from linli.supplies.services.ordering import place_order
 from linli.supplies.testing import open_window
@@ -177,6 +181,31 @@ def test_an_inactive_drop_off_point_is_skipped(scene: Scene) -> None:
     order = place(scene.window, b(scene, "b1", "101"), {scene.veg: 1})
     aggregate(scene.window, actor=scene.personas.community_worker, now=scene.after)
     assert Package.objects.get(order=order).drop_off_id == scene.gate_point.pk
+
+
+def test_a_household_sealed_after_it_ordered_gets_its_bag_at_the_door_and_is_served_first(scene: Scene) -> None:
+    # given: two households of building 1 order eggs as everyone does; before the cut-off one of them is
+    # sealed (a close contact found in the evening)
+    first = place(scene.window, b(scene, "b1", "101"), {scene.eggs: 2})
+    later_sealed = place(scene.window, b(scene, "b1", "102"), {scene.eggs: 2})
+    seal_create(
+        level=SealLevel.HOUSEHOLD,
+        target=b(scene, "b1", "102"),
+        actor=scene.personas.community_worker,
+        now=scene.after - datetime.timedelta(hours=2),
+    )
+
+    # when: the window is aggregated after the cut-off, and the supplier has only 2 boxes of eggs
+    purchase = aggregate(scene.window, actor=scene.personas.community_worker, now=scene.after)
+    shortfall_allocate(purchase, {scene.eggs.pk: 2}, actor=scene.personas.supplier, now=scene.after)
+
+    # then: the sealed household's bag goes to its door, contactless, not to the building's point
+    package = Package.objects.get(order=later_sealed)
+    assert package.contactless and package.drop_off_id is None
+    assert Package.objects.get(order=first).drop_off_id == scene.b1_point.pk
+    # and, as a sealed household, it is served in full before the others
+    assert OrderLine.objects.get(order=later_sealed).short == 0
+    assert OrderLine.objects.get(order=first).short == 2
 
 
 def test_handover_codes_are_distinct_and_from_the_alphabet() -> None:
