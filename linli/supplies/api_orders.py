@@ -31,7 +31,7 @@ from linli.lib.apiauth import DEFERRED_AUTH, PendingToken, bearer_token
 from linli.lib.apiutil import ErrorOut, plain_body
 from linli.registry.models import Household
 from linli.supplies import selectors
-from linli.supplies.choices import OrderStatus, Priority
+from linli.supplies.choices import OrderStatus, PaymentMode, Priority
 from linli.supplies.models import Offer, Order, OrderLine
 from linli.supplies.permissions import VIEW_ROLES, has_role
 from linli.supplies.services import ordering, rush
@@ -200,8 +200,8 @@ def _placed_at_once(request: HttpRequest) -> HttpResponse | None:
     if pending is None:
         return None
     payload = plain_body(request, OrderIn)
-    if payload is None:
-        return None
+    if payload is None or payload.payment_mode == PaymentMode.CREDIT:
+        return None  # community credit is not the resident's to choose: the general path refuses it
     placed = rush.place(
         key_hash=pending.key_hash, key=request.META.get("HTTP_IDEMPOTENCY_KEY", ""), body=payload.model_dump()
     )

@@ -326,6 +326,9 @@ def _place(
     mode = payment_mode or PaymentMode.ON_DELIVERY
     if mode not in PaymentMode.values:
         raise refuse(_("付款方式无效"), "invalid")
+    if mode == PaymentMode.CREDIT and is_member(actor, household):
+        # The community pays for these (S7: the elderly, hardship households): staff choose it.
+        raise refuse(_("社区记账须由社区工作人员代为下单，请选择货到付款或网格员代收"), "invalid")
     for offer_id, quantity in lines:
         offer = offers[offer_id]
         if offer.per_household_limit is not None and quantity > offer.per_household_limit:

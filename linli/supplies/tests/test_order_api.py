@@ -210,3 +210,22 @@ def test_a_due_token_is_marked_used_with_the_order_and_with_a_refusal(personas: 
     assert post("u3").status_code == 409
     token.refresh_from_db()
     assert token.last_used_at > long_ago + datetime.timedelta(hours=1)
+
+
+def test_a_resident_cannot_put_their_own_order_on_community_credit(personas: Personas, window: OrderWindow) -> None:
+    # given: community credit (the community pays, settled after the closure) is for households staff
+    # choose, such as the elderly; the resident's page offers only on delivery or to the grid worker
+    veg, _eggs = window.offers.order_by("pk")
+    payload = {**body(window, personas.resident_household.pk, (veg.pk, 1)), "payment_mode": "credit"}
+
+    # when: a resident asks for it through the API anyway
+    answer = Api(personas.resident).post("/orders", payload, key="credit-1")
+
+    # then: refused in Chinese, nothing written
+    assert answer.status_code == 422, answer.content
+    assert "社区记账" in answer.json()["detail"]
+    assert not Order.objects.exists()
+    # while the grid worker may place the same order on credit for the household
+    by_proxy = Api(personas.grid_worker).post("/orders", payload, key="credit-2")
+    assert by_proxy.status_code == 201, by_proxy.content
+    assert by_proxy.json()["payment_mode"] == "credit"

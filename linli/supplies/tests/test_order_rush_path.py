@@ -103,7 +103,7 @@ def test_a_plain_order_is_one_statement_and_stored_as_the_general_path_stores_it
     ApiToken.objects.filter(pk=resident.token.pk).update(last_used_at=None)
     started = timezone.now()
 
-    extra = {"note": "放门口", "payment_mode": "credit"}
+    extra = {"note": "放门口", "payment_mode": "prepaid"}
     fast = resident.order(window, household, (eggs.pk, 3), (veg.pk, 2), key="k1", **extra)
     assert fast.status_code == 201, fast.content
     assert len(answers) == 1 and answers[0] is not None
@@ -130,7 +130,7 @@ def test_a_plain_order_is_one_statement_and_stored_as_the_general_path_stores_it
         }
 
     assert same_shape(body, window, {veg.pk: 1, eggs.pk: 2}) == same_shape(expected, other, {veg2.pk: 1, eggs2.pk: 2})
-    assert body["total"] == "55.50" and body["priority"] == 2 and body["payment_mode"] == "credit"
+    assert body["total"] == "55.50" and body["priority"] == 2 and body["payment_mode"] == "prepaid"
     general_stored = stored(expected["id"])
     for rows in (fast_stored, general_stored):
         rows["order"]["window_id"] = None
