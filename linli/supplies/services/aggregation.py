@@ -208,9 +208,9 @@ def aggregate(window: OrderWindow, *, actor: Any, now: datetime.datetime | None 
             raise_priorities(live)
             totals = live.aggregate(n=Count("pk"), total=Sum("total"))
             count = int(totals["n"] or 0)
-            purchase = PurchaseOrder.objects.create(
-                window=locked, total=totals["total"] or Decimal("0"), orders=count, created_by=_actor(actor)
-            )
+            # SQLite sums the amounts as floats: 782.900000000000 in the message and the audit row.
+            total = (totals["total"] or Decimal("0")).quantize(Decimal("0.01"))
+            purchase = PurchaseOrder.objects.create(window=locked, total=total, orders=count, created_by=_actor(actor))
             packed = _insert_packages(locked, count) if count else 0
             if packed != count:  # an order placed or cancelled after cut-off: should not happen
                 raise ValidationError(_("汇总期间订单发生变化，请重试"))

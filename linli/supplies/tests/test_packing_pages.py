@@ -12,8 +12,9 @@ from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
 from linli.accounts.choices import Role
+from linli.audit.models import AuditEvent
 from linli.lib.testing import make_user
-from linli.supplies.models import OrderLine, OrderWindow, Package, PurchaseOrder, Supplier, SupplyNotice
+from linli.supplies.models import Order, OrderLine, OrderWindow, Package, PurchaseOrder, Supplier, SupplyNotice
 from linli.supplies.services.aggregation import aggregate
 from linli.supplies.tests.test_aggregation import Scene, b, place, scene
 
@@ -65,6 +66,21 @@ def test_worker_aggregates_a_window_past_cutoff_from_the_list(scene: Scene, clie
     assert Package.objects.count() == 2
     again = client.post(reverse("supplies:window_aggregate", args=[scene.window.pk]))  # idempotent
     assert again.status_code == 302 and PurchaseOrder.objects.count() == 1
+
+
+def test_aggregating_says_the_total_in_yuan_and_fen(scene: Scene, client_for: Any) -> None:
+    # given: two orders in a window past its cut-off
+    _orders(scene)
+    _past_cutoff(scene)
+    total = sum(order.total for order in Order.objects.filter(window=scene.window))
+
+    # when: the community worker taps 立即汇总
+    client = client_for(scene.personas.community_worker)
+    answer = client.post(reverse("supplies:window_aggregate", args=[scene.window.pk]), follow=True)
+
+    # then: the message gives the amount as money (on SQLite it said "64.0000000000000 元")
+    assert f"已汇总：2 个订单，{total:.2f} 元。" in answer.content.decode()
+    assert AuditEvent.objects.filter(changes__total=f"{total:.2f}").exists()
 
 
 def test_aggregate_before_cutoff_shows_the_refusal(scene: Scene, client_for: Any) -> None:
