@@ -36,7 +36,7 @@ from linli.organisation.notice import FONT
 from linli.registry.choices import Relation
 from linli.registry.models import Person
 from linli.supplies.choices import PaymentMode
-from linli.supplies.models import OrderLine, Package, Supplier
+from linli.supplies.models import OrderLine, Package, Payment, Supplier
 from linli.supplies.services.aggregation import handover_reference
 
 CHUNK = 2000
@@ -122,6 +122,7 @@ class LabelData:
     payment_code: str  # the supplier's; blank when it has none
     items: list[tuple[str, int, str]] = field(default_factory=list)  # (name, quantity, unit)
     delivery_on: Any = None
+    paid: Decimal = Decimal("0")  # what the household has paid for the order so far (net of refunds)
 
     @property
     def payment_qr(self) -> str:
@@ -131,7 +132,8 @@ class LabelData:
     @property
     def payment_note(self) -> str:
         if self.payment_mode == PaymentMode.PREPAID:
-            return _("已由网格员代收")
+            # Only once the grid worker has collected it: a label that says so otherwise is never paid.
+            return _("已由网格员代收") if self.paid >= self.amount else _("请向网格员付款")
         if self.payment_mode == PaymentMode.CREDIT:
             return _("社区记账 无需付款")
         return "" if self.payment_code else _("请向网格员付款")
@@ -199,6 +201,11 @@ def label_data(packages: QuerySet[Package] | Iterable[Package]) -> list[LabelDat
         ):
             if relation == Relation.HOUSEHOLDER or household_id not in names:
                 names[household_id] = mask_name(name)
+    prepaid = [r["order_id"] for r in rows if r["order__payment_mode"] == PaymentMode.PREPAID]
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    for chunk in _chunks(prepaid):
+        for order_id, amount in Payment.objects.filter(order_id__in=chunk).values_list("order_id", "amount"):
+            paid[order_id] += amount
     codes = dict(Supplier.objects.filter(pk__in={r["supplier_id"] for r in rows}).values_list("pk", "payment_code"))
     return [
         LabelData(
@@ -213,6 +220,7 @@ def label_data(packages: QuerySet[Package] | Iterable[Package]) -> list[LabelDat
             payment_code=(codes.get(r["supplier_id"]) or "").strip(),
             items=items[r["order_id"]],
             delivery_on=r["window__delivery_on"],
+            paid=paid.get(r["order_id"], Decimal("0")),
         )
         for r in rows
     ]

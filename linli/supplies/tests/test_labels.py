@@ -19,6 +19,7 @@ from linli.supplies.choices import PaymentMode, Priority
 from linli.supplies.labels import SIZES, LabelData, label_data, labels_pdf, mask_name, render_labels
 from linli.supplies.models import Order, OrderLine, Package, Supplier
 from linli.supplies.services.aggregation import aggregate, handover_reference, shortfall_allocate
+from linli.supplies.services.money import payment_collect
 from linli.supplies.tests.test_aggregation import Scene, b, place, scene
 
 __all__ = ["scene"]
@@ -137,6 +138,24 @@ def test_without_a_payment_code_the_label_says_pay_the_grid_worker(scene: Scene)
     assert sorted(texts) == sorted(handover_reference(p.handover_code) for p in packages)
     text = page_text(pdf)
     assert "请向网格员付款" in text and "社区记账" in text
+
+
+def test_a_prepaid_bag_says_paid_only_once_the_grid_worker_has_collected(scene: Scene) -> None:
+    # given: two households chose to pay the grid worker; only the first has paid so far
+    packages = _packed(scene, count=2)
+    Order.objects.filter(pk__in=[p.order_id for p in packages]).update(payment_mode=PaymentMode.PREPAID)
+    paid, unpaid = packages
+    payment_collect(
+        paid.order, mode=PaymentMode.PREPAID, amount=paid.amount, actor=scene.personas.grid_worker, now=scene.after
+    )
+
+    # when: the supplier prints the labels
+    text_of = {p.handover_code: page_text(labels_pdf([p], size="100x150")) for p in packages}
+
+    # then: the paid bag says so; the unpaid one does not claim it, and says whom to pay
+    assert "已由网格员代收" in text_of[paid.handover_code]
+    assert "已由网格员代收" not in text_of[unpaid.handover_code]
+    assert "请向网格员付款" in text_of[unpaid.handover_code]
 
 
 @needs_poppler
