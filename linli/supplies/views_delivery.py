@@ -207,7 +207,9 @@ def window_delivery(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("drop_off__name")
     )
     runs = (
-        scope.visible(DeliveryRun.objects.filter(window=window).select_related("drop_off", "volunteer"), user)
+        scope.visible(
+            DeliveryRun.objects.filter(window=window).select_related("compound", "drop_off", "volunteer"), user
+        )
         .annotate(n=Count("packages"), done=Count("packages", filter=Q(packages__status__in=DELIVERED)))
         .order_by("-created_at")
     )
@@ -250,7 +252,9 @@ def package_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 def _my_packages(user: Any) -> Any:
     """The packages of the volunteer's runs: assigned to them, whichever building they are in."""
     runs = scope.visible(DeliveryRun.objects.filter(volunteer_id=user.pk), user)
-    return Package.objects.filter(run__in=runs).select_related("household__building", "household__unit", "run")
+    return Package.objects.filter(run__in=runs).select_related(
+        "household__building", "household__unit", "run__compound"
+    )
 
 
 @login_required
@@ -320,7 +324,8 @@ def mine(request: HttpRequest) -> HttpResponse:
     )
     for entry in runs.values():
         run = entry["run"]
-        entry["drop_off"] = drop_off_names.get(run.drop_off_id, _("送货上门"))
+        # A volunteer may carry in several compounds, each with its door deliveries (and its 东门投放点).
+        entry["drop_off"] = f"{run.compound.name} {drop_off_names.get(run.drop_off_id, _('送货上门'))}"
         entry["done"] = sum(1 for p in entry["packages"] if p.status in DELIVERED_STATES)
     config = {
         "user": user.pk,

@@ -512,6 +512,6 @@ def open_problems(window: OrderWindow) -> QuerySet[Package]:
     """The window's undelivered packages not yet resolved (scope them before showing)."""
     return (
         Package.objects.filter(window=window, status=PackageStatus.UNDELIVERED)
-        .select_related("household__building", "household__unit", "run__volunteer", "drop_off")
+        .select_related("household__compound", "household__building", "household__unit", "run__volunteer", "drop_off")
         .order_by("building_id", "unit_id", "household_id")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -9,10 +10,13 @@ from django.test import Client
 from django.urls import reverse
 
 from linli.lib.testing import Personas
-from linli.supplies.choices import PackageStatus
-from linli.supplies.models import DeliveryRun, DropOffPoint, Package
+from linli.supplies.choices import PackageStatus, Priority
+from linli.supplies.models import DeliveryRun, DropOffPoint, Package, Supplier
+from linli.supplies.services.aggregation import aggregate
 from linli.supplies.services.delivery import package_undelivered, run_create
-from linli.supplies.tests.test_delivery_fixtures import aggregated
+from linli.supplies.services.ordering import place_order
+from linli.supplies.testing import open_window
+from linli.supplies.tests.test_delivery_fixtures import T0, aggregated
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +106,44 @@ def test_service_worker_is_served_with_its_scope(personas: Personas) -> None:
     assert response["Service-Worker-Allowed"] == reverse("supplies:delivery_index")
     body = response.content.decode()
     assert "supplies/handover.js" in body and reverse("supplies:delivery_mine") in body
+
+
+def test_door_runs_and_problems_name_their_compound(personas: Personas) -> None:
+    # given: 阳光小区 1号楼1单元101 (sealed) and 和谐家园 1号楼1单元101 (no drop-off point) both get their bags
+    # at the door; each compound's door deliveries are a run of the community worker; the second was not
+    # delivered
+    tree = personas.tree
+    window = open_window(Supplier.objects.get(name="平价超市"), tree.c1, now=T0)
+    offer = window.offers.order_by("pk").first()
+    assert offer is not None
+    orders = [
+        place_order(
+            window=window,
+            household=tree.households[f"{building.code}/1单元/101"],
+            lines=[(offer.pk, 1)],
+            actor=personas.community_worker,
+            priority=priority,
+            now=T0,
+        )
+        for building, priority in ((tree.b1, Priority.SEALED), (tree.b3, Priority.NORMAL))
+    ]
+    aggregate(window, actor=personas.community_worker, now=window.cutoff_at + datetime.timedelta(hours=1))
+    for compound in (tree.p1, tree.p2):
+        run_create(
+            window=window,
+            drop_off=None,
+            compound=compound,
+            volunteer=personas.community_worker,
+            actor=personas.community_worker,
+        )
+    package_undelivered(Package.objects.get(order=orders[1]), reason="家中无人", actor=personas.community_worker)
+    worker = as_(personas.community_worker)
+
+    # when: the worker reads the window's delivery page and their own delivery page
+    page = worker.get(reverse("supplies:delivery_window", args=[window.pk])).content.decode()
+    mine = worker.get(reverse("supplies:delivery_mine")).content.decode()
+
+    # then: the two runs and the problem say which compound they are in, not only "送货上门", "1号楼1单元101"
+    assert "阳光小区 送货上门" in page and "和谐家园 送货上门" in page
+    assert "和谐家园 1号楼1单元101" in page
+    assert "阳光小区 送货上门" in mine and "和谐家园 送货上门" in mine
