@@ -33,7 +33,7 @@ from linli.registry.search import search_people
 from linli.supplies import selectors
 from linli.supplies.choices import DELIVERED_STATES, OrderStatus, PaymentMode, Priority
 from linli.supplies.forms_orders import HouseholdSearchForm, OrderForm, new_key, quantity_field
-from linli.supplies.models import Offer, Order, OrderLine, OrderWindow, Package, SupplyNotice
+from linli.supplies.models import BundlePart, Offer, Order, OrderLine, OrderWindow, Package, SupplyNotice
 from linli.supplies.permissions import PROXY_ORDER_ROLES, has_role
 from linli.supplies.services import delivery, ordering
 
@@ -70,6 +70,7 @@ class OfferRow:
     field_name: str
     value: int = 0
     errors: list[str] = field(default_factory=list)
+    contents: str = ""  # what a bundle holds: 大白菜 2 斤、土豆 1 斤
 
     @property
     def sold_out(self) -> bool:
@@ -104,6 +105,21 @@ def _payment_modes(proxy: bool) -> list[tuple[str, Any]]:
     return [(value, label) for value, label in PaymentMode.choices if value in RESIDENT_PAYMENT_MODES]
 
 
+def _quantity(value: Decimal) -> str:
+    """2.00 → 2, 1.50 → 1.5: a bundle part's quantity as people write it."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _bundle_contents(offers: Sequence[Offer]) -> dict[int, str]:
+    """Item id → what the bundle holds, for the offers that are bundles (one query)."""
+    contents: dict[int, list[str]] = {}
+    parts = BundlePart.objects.filter(bundle_id__in={offer.item_id for offer in offers}).select_related("part")
+    for row in parts.order_by("bundle_id", "pk"):
+        contents.setdefault(row.bundle_id, []).append(f"{row.part.name} {_quantity(row.quantity)} {row.part.unit}")
+    return {item_id: "、".join(names) for item_id, names in contents.items()}
+
+
 def _blocks(
     user: Any,
     household: Household,
@@ -127,6 +143,7 @@ def _blocks(
     }
     blocks = []
     modes = _payment_modes(proxy)
+    contents = _bundle_contents([offer for window in windows for offer in window.offers.all()])
     for window in windows:
         offers = list(window.offers.all())
         # Ids unique per window: a household may see two windows (two suppliers) on one page.
@@ -148,7 +165,16 @@ def _blocks(
             errors = [str(e) for e in form.errors.get(name, [])] if form.is_bound else []
             if outcome is not None and posted is not None and outcome.offer_id == offer.pk:
                 errors.append(outcome.refusal)
-            rows.append(OfferRow(offer=offer, left=left.get(offer.pk, 0), field_name=name, value=value, errors=errors))
+            rows.append(
+                OfferRow(
+                    offer=offer,
+                    left=left.get(offer.pk, 0),
+                    field_name=name,
+                    value=value,
+                    errors=errors,
+                    contents=contents.get(offer.item_id, ""),
+                )
+            )
         total = sum((row.offer.price * row.value for row in rows), Decimal("0.00"))
         block = WindowBlock(window=window, rows=rows, form=form, live_order=live.get(window.pk), total=total)
         if form.is_bound and outcome is not None:

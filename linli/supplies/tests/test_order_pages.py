@@ -17,9 +17,10 @@ from linli.lib.testing import Personas
 from linli.supplies.choices import OrderStatus, PackageStatus, Priority
 from linli.supplies.models import Offer, OfferBucket, Order, OrderWindow, Package, Supplier, SupplyNotice
 from linli.supplies.services.aggregation import aggregate
+from linli.supplies.services.catalogue import bundle_set_parts
 from linli.supplies.services.delivery import drop_off_create, handover
 from linli.supplies.services.ordering import place_order
-from linli.supplies.testing import open_window
+from linli.supplies.testing import make_item, open_window
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +71,25 @@ def test_resident_sees_the_open_window_with_prices_stock_and_limits(personas: Pe
     assert form_key(html, window)
     # A fresh key every time the page is drawn: a new order is a new submission.
     assert form_key(client.get(ME).content.decode(), window) != form_key(html, window)
+
+
+def test_resident_and_grid_worker_see_what_a_bundle_holds(personas: Personas, client: Client) -> None:
+    # given: the standard vegetable box is a bundle of 2 斤 cabbage and 1.5 斤 potatoes
+    box = make_item(shop(), "标准蔬菜包", price="29.90", unit="份", is_bundle=True)
+    cabbage = make_item(shop(), "大白菜", unit="斤")
+    potatoes = make_item(shop(), "土豆", unit="斤")
+    bundle_set_parts(box, [(cabbage, 2), (potatoes, "1.5")])
+    open_window(shop(), personas.tree.c1, items={"标准蔬菜包": 5})
+
+    # when: the resident opens their order page, and the grid worker the household's proxy page
+    client.force_login(personas.resident)
+    mine = client.get(ME).content.decode()
+    client.force_login(personas.grid_worker)
+    proxy = client.get(reverse("supplies:proxy_household", args=[personas.resident_household.pk])).content.decode()
+
+    # then: both say what is in the box before anyone orders it blind
+    for html in (mine, proxy):
+        assert "内含：大白菜 2 斤、土豆 1.5 斤" in html
 
 
 def test_an_english_reader_sees_the_dates_in_english(personas: Personas, client: Client) -> None:
