@@ -36,6 +36,7 @@ from linli.gate.models import (
     Checkpoint,
     ExemptPass,
     GateAlert,
+    HouseholdHold,
     HouseholdPass,
     Parcel,
     VehicleEntry,
@@ -856,7 +857,10 @@ def parcels_waiting(compound_id: int) -> QuerySet[Parcel]:
 def parcels_for_code(checkpoint: Checkpoint, code: str) -> list[Parcel]:
     """The waiting gate parcels a pickup code or a household pass names at this checkpoint's compound."""
     code = unicodedata.normalize("NFKC", code or "").strip()
-    waiting = parcels_waiting(checkpoint.compound_id).filter(contactless=False)
+    # A contactless parcel goes to the door while its household is on hold; once the hold is over,
+    # the household may collect it at the gate like any other.
+    held = HouseholdHold.objects.filter(released_at__isnull=True).values("household_id")
+    waiting = parcels_waiting(checkpoint.compound_id).exclude(contactless=True, household_id__in=held)
     if not code:
         raise _invalid("code", _("请输入6位取件码，或扫描本户通行证"))
     if _is_pickup_code(code):
