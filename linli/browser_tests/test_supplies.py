@@ -195,3 +195,9 @@ def test_a_volunteer_photographs_the_printed_label_and_the_bag_is_handed_over(
     expect(page.locator("#verdict")).to_contain_text("交付成功")
     package.refresh_from_db()
     assert package.status == PackageStatus.HANDED_OVER
+
+    # when: a code that is none of theirs is typed; then: the server's reason, not a server fault
+    page.get_by_label(re.compile("交接码")).fill("ABCDEFGHJK")
+    page.get_by_role("button", name="交付", exact=True).click()
+    expect(page.locator("#verdict")).to_contain_text("未找到该交接码的包裹，或不属于您负责的范围")
+    expect(page.locator("#verdict")).not_to_contain_text("服务器未能处理")

@@ -55,7 +55,9 @@ class UndeliveredForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
+    # No outcome chosen beforehand: a tap on 处理 must not record a delivery nobody made.
     resolution = forms.ChoiceField(
-        label=_("处理结果"), choices=[("redelivered", _("再次配送，已送达")), ("returned", _("退回商超"))]
+        label=_("处理结果"),
+        choices=[("", _("请选择处理结果")), ("redelivered", _("再次配送，已送达")), ("returned", _("退回商超"))],
     )
     note = forms.CharField(label=_("说明"), max_length=150, required=False)

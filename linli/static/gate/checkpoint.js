@@ -302,7 +302,7 @@ async function process(credential) {
     if (result && [400, 404, 422].includes(result.status)) {
       // The server refused the input itself: nothing was recorded, nothing to sync.
       if (bundleRecord) await store.deleteScans([entry.uuid]).catch(() => {});
-      showError(fill(S.server_error, { detail: detailOf(result.data) || result.status }));
+      showError(detailOf(result.data) || fill(S.server_error, { detail: result.status }));
       return;
     }
   }

@@ -141,7 +141,8 @@ async function process(text) {
       return;
     }
     if (result && [400, 404, 422].includes(result.status)) {
-      showVerdict("refused", fill(S.server_error, { detail: detailOf(result.data) || result.status }));
+      // The server's own refusal (not my package, unknown code) is the volunteer's answer, as it is.
+      showVerdict("refused", detailOf(result.data) || fill(S.server_error, { detail: result.status }));
       return;
     }
   }

@@ -73,6 +73,10 @@ def test_window_page_makes_runs_and_resolves_problems(personas: Personas) -> Non
     assert "家中无人" in worker.get(url).content.decode()
     resolve = reverse("supplies:package_resolve", args=[d.packages["101"].pk])
     assert as_(personas.outsider).post(resolve, {"resolution": "returned"}).status_code == 404
+    # the form offers no outcome ready-made: 处理 without choosing records nothing
+    assert '<option value="" selected>请选择处理结果</option>' in worker.get(url).content.decode()
+    worker.post(resolve, {"resolution": "", "note": ""})
+    assert Package.objects.get(pk=d.packages["101"].pk).status == PackageStatus.UNDELIVERED
     worker.post(resolve, {"resolution": "returned", "note": "退回"})
     assert Package.objects.get(pk=d.packages["101"].pk).status == PackageStatus.RETURNED
 
