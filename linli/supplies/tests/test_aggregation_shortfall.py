@@ -4,9 +4,11 @@ max-min fair inside a class — and every household whose bag changed is told (n
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -152,3 +154,20 @@ def test_no_reallocation_once_delivery_started(scene: Scene) -> None:
     assert Package.objects.get(order=orders["b"]).amount == orders["b"].total
     assert sum(p.amount for p in Package.objects.all()) == purchase.total
     assert Decimal(purchase.total) > 0
+
+
+def test_after_a_shortfall_the_residents_order_says_what_they_pay(scene: Scene, client: Any) -> None:
+    # given: household a (the resident's, 1号楼1单元101) is 2 vegetable packs short
+    purchase, orders = _aggregated(scene)
+    shortfall_allocate(purchase, {scene.veg.pk: 6}, actor=scene.personas.community_worker)
+    order, package = orders["a"], Package.objects.get(order=orders["a"])
+    assert order.household_id == scene.personas.resident_household.pk
+    assert package.amount < order.total
+
+    # when: the resident opens their orders
+    client.force_login(scene.personas.resident)
+    card = client.get(reverse("supplies:me")).content.decode().split(f'id="order-{order.pk}"')[1].split("</div>")[0]
+
+    # then: the amount to pay is the bag's, as its notice and label say, not the ordered total
+    assert f"应付 {package.amount} 元" in card
+    assert f"<s>{order.total} 元</s>" in card
