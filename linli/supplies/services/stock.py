@@ -34,7 +34,16 @@ from linli.audit.models import AuditAction
 from linli.audit.services import audit_record, diff, snapshot
 from linli.registry.models import Street
 from linli.supplies.choices import OrderStatus, StaffCheckKind
-from linli.supplies.models import Item, OrderLine, PriceReport, StaffCheck, StockReport, Supplier, SupplySettings
+from linli.supplies.models import (
+    BundlePart,
+    Item,
+    OrderLine,
+    PriceReport,
+    StaffCheck,
+    StockReport,
+    Supplier,
+    SupplySettings,
+)
 
 FEVER = Decimal("37.3")  # S10: a staff temperature at or above this is abnormal
 TEMPERATURE_RANGE = (Decimal("34.0"), Decimal("43.0"))
@@ -197,7 +206,16 @@ def demand_by_item(supplier_ids: list[int], *, days: int, now: datetime.datetime
         .annotate(n=Sum("quantity"))
         .order_by()
     )
-    return {row["offer__item_id"]: int(row["n"] or 0) for row in rows}
+    demand = {row["offer__item_id"]: int(row["n"] or 0) for row in rows}
+    # A bundle sold is its parts taken from stock (a vegetable box: 2 斤 of cabbage, …): their demand too.
+    from_bundles: dict[int, Decimal] = defaultdict(Decimal)
+    for bundle_id, part_id, quantity in BundlePart.objects.filter(bundle_id__in=list(demand)).values_list(
+        "bundle_id", "part_id", "quantity"
+    ):
+        from_bundles[part_id] += demand[bundle_id] * quantity
+    for part_id, units in from_bundles.items():
+        demand[part_id] = demand.get(part_id, 0) + math.ceil(units)
+    return demand
 
 
 def _cover(item: Item, demand: int, settings: SupplySettings, today: datetime.date, reported_on: Any) -> Cover:

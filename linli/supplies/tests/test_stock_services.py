@@ -12,7 +12,16 @@ from django.utils import timezone
 
 from linli.lib.testing import Personas
 from linli.supplies.choices import OrderStatus, StaffCheckKind
-from linli.supplies.models import Item, Offer, Order, OrderLine, StockReport, Supplier, household_kwargs
+from linli.supplies.models import (
+    BundlePart,
+    Item,
+    Offer,
+    Order,
+    OrderLine,
+    StockReport,
+    Supplier,
+    household_kwargs,
+)
 from linli.supplies.services import stock
 from linli.supplies.testing import open_window
 
@@ -89,6 +98,28 @@ def test_days_of_cover_come_from_recent_live_orders_and_flag_under_seven_days(pe
     egg = {c.item.name: c for c in stock.days_of_cover(shop(personas), now=now)}["鸡蛋"]
     assert egg.flagged and egg.forecast == 56
     assert stock.street_flags([shop(personas)], now=now)[shop(personas).pk]["low"] == 1
+
+
+def test_a_bundle_sold_counts_as_demand_for_its_parts(personas: Personas) -> None:
+    # given: a vegetable box holding 2 斤 of cabbage and 0.5 斤 of carrots; cabbage also sold alone
+    now = timezone.now()
+    window = open_window(shop(personas), personas.tree.c1, items={"标准蔬菜包": 500, "大白菜": 500}, now=now)
+    box, cabbage_offer = (
+        Offer.objects.get(window=window, name="标准蔬菜包"),
+        Offer.objects.get(window=window, name="大白菜"),
+    )
+    cabbage = cabbage_offer.item
+    carrot = Item.objects.create(supplier=shop(personas), name="胡萝卜", category="vegetables", price=Decimal("3"))
+    BundlePart.objects.create(bundle=box.item, part=cabbage, quantity=Decimal("2"))
+    BundlePart.objects.create(bundle=box.item, part=carrot, quantity=Decimal("0.5"))
+
+    # when: 3 boxes and 4 斤 of cabbage are ordered
+    order(personas, box, 3)
+    order(personas, cabbage_offer, 4, room="102")
+    demand = {c.item.name: c.demand for c in stock.days_of_cover(shop(personas), now=timezone.now())}
+
+    # then: cabbage 4 + 3 × 2, carrots 3 × 0.5 rounded up; the box itself 3
+    assert (demand["大白菜"], demand["胡萝卜"], demand["标准蔬菜包"]) == (10, 2, 3)
 
 
 def test_price_reports_are_late_after_three_and_rises_beyond_the_threshold_are_flagged(personas: Personas) -> None:
