@@ -1,8 +1,9 @@
 """Finding a person from one search box: by name, phone, ID number, their tails, or the room.
 
 What a worker types tells what they mean: eleven digits are a phone number, eighteen characters an
-ID number, four digits the tail of either or a room, ``3-1-1201`` or ``3号楼1单元1201`` an address,
-Chinese text a name. Each kind is a few indexed lookups, each capped at ``limit`` and without a
+ID number, four digits the tail of either or a room, ``3-1-1201`` or ``3号楼1单元1201`` an address
+(after a compound's name too, ``丽水华庭3-1-1201``: a community holds several 3号楼), Chinese text a
+name. Each kind is a few indexed lookups, each capped at ``limit`` and without a
 database-side sort (a sort would have to read every match; 王 alone matches ~7% of a street), then
 ordered here. Every query goes through ``linli.lib.scope``.
 """
@@ -30,6 +31,8 @@ _BUILDING_UNIT_ROOM = re.compile(r"^(\d{1,3})(?:号楼|号院|栋|幢|座|号|#|
 # 3-1201, 3号楼1201
 _BUILDING_ROOM = re.compile(r"^(\d{1,3})(?:号楼|号院|栋|幢|座|#|-)(\d{2,5})(?:室|号)?$")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# 丽水华庭3-1-1201, 丽水华庭101: a compound's name (Chinese, no digit) before an address or a room
+_COMPOUND_FIRST = re.compile(r"^([^\d]*[\u3400-\u9fff\uf900-\ufaff][^\d]*?)(\d.*)$")
 _SPACES = re.compile(r"\s+")
 
 
@@ -42,6 +45,7 @@ class ParsedQuery:
     building: str = ""
     unit: str = ""
     room: str = ""
+    compound: str = ""  # part of the compound's name, before an address or a room (value: the whole text)
 
 
 def parse_query(query: str) -> ParsedQuery | None:
@@ -65,6 +69,12 @@ def parse_query(query: str) -> ParsedQuery | None:
         return ParsedQuery("address", building=building, room=room)
     if match := _ROOM.match(text):
         return ParsedQuery("room", room=match.group(1))
+    if match := _COMPOUND_FIRST.match(text):
+        place = parse_query(match.group(2))
+        if place is not None and place.kind in ("address", "room", "tail") and place.value[-1:] != "X":
+            room = place.room or place.value
+            compound = match.group(1)
+            return ParsedQuery("address", text, building=place.building, unit=place.unit, room=room, compound=compound)
     if _CJK.search(text) or len(text) >= 2:
         return ParsedQuery("name", text)
     return None
@@ -88,6 +98,14 @@ def search_people(user: Any, query: str, limit: int = 50) -> list[Person]:
         return _tail(people, parsed.value, limit)
     if parsed.kind == "room":
         return sorted(_take(people.filter(household__room=parsed.room), limit), key=_by_address)
+    if parsed.compound:
+        # 丽水华庭101 or 丽水华庭3-1-101; found nowhere, it may be a name after all (户主101 in a test roster)
+        if parsed.building:
+            matches = _address(people, parsed, user, limit)
+        else:
+            here = people.filter(household__compound__name__contains=parsed.compound, household__room=parsed.room)
+            matches = sorted(_take(here, limit), key=_by_address)
+        return matches or _name(people, parsed.value, limit)
     if parsed.kind == "address":
         return _address(people, parsed, user, limit)
     return _name(people, parsed.value, limit)
@@ -131,6 +149,8 @@ def _address(people: QuerySet[Person], parsed: ParsedQuery, user: Any, limit: in
     )
     if parsed.unit:
         units = units.filter(name__in=[f"{parsed.unit}单元", parsed.unit])
+    if parsed.compound:
+        units = units.filter(compound__name__contains=parsed.compound)
     matches = people.filter(household__unit__in=units.values("pk"), household__room=parsed.room)
     return sorted(_take(matches, limit), key=_by_address)
 

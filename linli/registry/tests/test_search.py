@@ -49,6 +49,9 @@ def names(people: list[Person]) -> list[str]:
         ("3号楼1单元1201", ParsedQuery("address", building="3", unit="1", room="1201")),
         ("3栋 1单元 1201室", ParsedQuery("address", building="3", unit="1", room="1201")),
         ("3号楼1201", ParsedQuery("address", building="3", room="1201")),
+        ("丽水华庭3-1-1201", ParsedQuery("address", "丽水华庭3-1-1201", "3", "1", "1201", compound="丽水华庭")),
+        ("丽水华庭 101", ParsedQuery("address", "丽水华庭101", room="101", compound="丽水华庭")),
+        ("丽水1201室", ParsedQuery("address", "丽水1201室", room="1201", compound="丽水")),
         ("张", ParsedQuery("name", "张")),
         (" 张 伟 ", ParsedQuery("name", "张伟")),
     ],
@@ -142,6 +145,21 @@ def test_building_unit_room_across_compounds_of_the_community(personas: Personas
 
     # 1号楼 of 阳光小区 (grid 1) and of 和谐家园 (grid 2); 团结新村's is another community's.
     assert {p.household for p in found} == {household(personas, "b1", "101"), household(personas, "b3", "101")}
+
+
+@pytest.mark.parametrize("query", ["阳光小区1-1-101", "阳光小区 1号楼1单元101", "阳光1-1-101"])
+def test_a_compound_name_before_the_address_picks_that_compound(personas: Personas, query: str) -> None:
+    # 1-1-101 alone finds it in 阳光小区 and 和谐家园 (above); with the compound's name, only there
+    found = search_people(personas.community_worker, query)
+
+    assert {p.household for p in found} == {household(personas, "b1", "101")}
+
+
+def test_a_compound_name_before_a_room_finds_that_room_of_the_compound(personas: Personas) -> None:
+    found = search_people(personas.community_worker, "和谐家园101")
+
+    assert found and {p.household.compound.name for p in found} == {"和谐家园"}
+    assert {p.household.room for p in found} == {"101"}
 
 
 def test_results_are_capped_at_the_limit(personas: Personas) -> None:
