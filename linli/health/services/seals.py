@@ -32,6 +32,7 @@ from linli.health.services._common import _actor, _monitoring_stop, _now, _place
 from linli.health.services.cases import status_of
 from linli.health.services.holds import sync_household_holds
 from linli.registry.models import Building, Community, Household, Person, Unit
+from linli.supplies.services.delivery import households_sealed
 
 # ----------------------------------------------------------------------------------------------
 # Sealing (H7)
@@ -263,6 +264,7 @@ def seal_create(
         )
         for household in households:
             sync_household_holds(household, actor=actor)
+        households_sealed([household.pk for household in households])  # orders and bags from before the seal
     return seal
 
 

@@ -37,9 +37,10 @@ from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
 from linli.lib import scope
 from linli.registry.models import Building, Compound, Household
-from linli.supplies.choices import DELIVERED_STATES, PackageStatus, WindowStatus
-from linli.supplies.models import DeliveryRun, DropOffPoint, IdempotencyKey, OrderWindow, Package
+from linli.supplies.choices import DELIVERED_STATES, OrderStatus, PackageStatus, WindowStatus
+from linli.supplies.models import DeliveryRun, DropOffPoint, IdempotencyKey, Order, OrderWindow, Package
 from linli.supplies.permissions import DELIVERY_ADMIN_ROLES, DELIVERY_ROLES, has_role
+from linli.supplies.services.ordering import raise_priorities
 
 HANDOVER_PREFIX = "LLP:"
 # States of a package still on its way: a run may take it, an undelivered report may be made.
@@ -146,6 +147,21 @@ def drop_off_for(household: Household, points: Sequence[DropOffPoint] | None = N
 
 # ----------------------------------------------------------------------------------------------
 # Runs
+
+
+def households_sealed(household_ids: Iterable[int]) -> int:
+    """Serve these newly sealed households as sealed in the windows already ordered (H7): their live
+    orders take the sealed priority (first in a shortfall entered later) and their bags not yet
+    delivered are left at the door, contactless — the volunteer carrying a bag for the drop-off point
+    takes it to the door instead. Aggregation does the same for households sealed before it. The
+    number of bags changed."""
+    ids = list(household_ids)
+    raise_priorities(Order.objects.filter(household_id__in=ids, status=OrderStatus.PLACED))
+    return Package.objects.filter(
+        household_id__in=ids,
+        status__in=(PackageStatus.PACKED, PackageStatus.OUT, PackageStatus.UNDELIVERED),
+        contactless=False,
+    ).update(contactless=True)
 
 
 def volunteers_for(point: DropOffPoint) -> QuerySet[Any]:

@@ -168,3 +168,23 @@ def test_sync_answers_each_uuid_once(personas: Personas) -> None:
     delivery.handovers_sync(future, actor=personas.building_lead, now=now)
     assert Package.objects.get(pk=d.packages["102"].pk).handed_over_at == now
     assert DeliveryRun.objects.get().finished_at == now
+
+
+def test_a_household_sealed_after_aggregation_gets_its_bag_at_the_door(personas: Personas) -> None:
+    from linli.health.choices import SealLevel
+    from linli.health.services.seals import seal_create
+    from linli.supplies.choices import Priority
+
+    # given: the building lead carries the drop-off point's bags of 101 and 102, handed over in person
+    d = out_with_building_lead(personas, keys=("101", "102"))
+    assert not d.packages["101"].contactless
+
+    # when: 101 is sealed before its bag reached it
+    seal_create(level=SealLevel.HOUSEHOLD, target=d.packages["101"].household, actor=personas.community_worker)
+
+    # then: its bag is left at the door, contactless, and its order is served as sealed; 102 unchanged
+    sealed, other = Package.objects.get(pk=d.packages["101"].pk), Package.objects.get(pk=d.packages["102"].pk)
+    assert sealed.contactless and not other.contactless
+    assert sealed.order.priority == Priority.SEALED
+    done = handover_scan(code=sealed.handover_code, actor=personas.building_lead, contactless=None)
+    assert done.package.status == PackageStatus.LEFT_AT_DOOR
