@@ -534,7 +534,8 @@ def schedule_generate(
                 opens_at=opens_at,
                 cutoff_at=cutoff_at,
                 delivery_on=day + datetime.timedelta(days=locked.delivery_after_days),
-                title=_("%(supplier)s %(day)s 订购") % {"supplier": locked.supplier.name, "day": f"{day:%m-%d}"},
+                # The pages show the supplier beside the title already (和平平价超市 · 11-27 订购).
+                title=_("%(day)s 订购") % {"day": f"{day:%m-%d}"},
                 actor=actor,
             )
             window.schedule = locked

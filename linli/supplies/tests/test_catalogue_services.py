@@ -141,6 +141,7 @@ def test_schedule_makes_the_coming_monday_and_friday_windows_once(personas: Pers
     opens = [timezone.localtime(w.opens_at) for w in made]
     assert [(o.day, o.hour) for o in opens] == [(6, 8), (9, 8), (13, 8)]
     assert [w.delivery_on.day for w in made] == [7, 10, 14]
+    assert made[0].title == "11-06 订购"  # the pages name the supplier beside it
     assert all(timezone.localtime(w.cutoff_at).hour == 20 for w in made)
     assert catalogue.schedule_generate(schedule, now=now, days=14) == []  # idempotent
     assert OrderWindow.objects.filter(schedule=schedule).count() == 3
