@@ -5,5 +5,22 @@ from django.core.wsgi import get_wsgi_application
 from linli.lib.collector import freeze_after_start_up
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+
+def _with_hot_routes(application):  # after Django is set up: the answers import models
+    from linli.gate.api_checkpoint import hot_scan
+    from linli.lib.hotroutes import HotRoutes
+    from linli.supplies.api_orders import hot_order
+
+    return HotRoutes(
+        application,
+        [
+            ("POST", r"/api/v1/gate/checkpoints/(?P<checkpoint_id>[0-9]{1,18})/scan", hot_scan),
+            ("POST", r"/api/v1/supplies/orders", hot_order),
+        ],
+    )
+
+
+application = _with_hot_routes(django_application)
 freeze_after_start_up()

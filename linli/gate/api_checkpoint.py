@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field
 from linli.accounts.choices import GATE_ROLES
 from linli.gate import services
 from linli.gate.models import Checkpoint
-from linli.lib import scope
+from linli.lib import hotroutes, scope
 from linli.lib.apiauth import DEFERRED_AUTH, PendingToken, bearer_token
 from linli.lib.apiutil import ErrorOut, plain_body, tree_staff
 
@@ -217,10 +218,17 @@ def stored_online_first(run: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(run)
     def first(request: HttpRequest, **kwargs: Any) -> Any:
+        if request.META.get(hotroutes.DECLINED):  # the hot route tried it already
+            return run(request, **kwargs)
         answer = _stored_online(request, kwargs.get("checkpoint_id"))
         return answer if answer is not None else run(request, **kwargs)
 
     return first
+
+
+def hot_scan(request: HttpRequest, match: re.Match[str]) -> HttpResponse | None:
+    """The scan's hot route (``linli.wsgi``): :func:`_stored_online` before Django's handler."""
+    return _stored_online(request, match["checkpoint_id"])
 
 
 @router.post(

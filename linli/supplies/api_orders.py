@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, Literal
@@ -26,7 +27,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.responses import NinjaJSONEncoder
 from pydantic import BaseModel, Field
 
-from linli.lib import scope
+from linli.lib import hotroutes, scope
 from linli.lib.apiauth import DEFERRED_AUTH, PendingToken, bearer_token
 from linli.lib.apiutil import ErrorOut, plain_body
 from linli.registry.models import Household
@@ -215,10 +216,17 @@ def placed_at_once_first(run: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(run)
     def first(request: HttpRequest, **kwargs: Any) -> Any:
+        if request.META.get(hotroutes.DECLINED):  # the hot route tried it already
+            return run(request, **kwargs)
         answer = _placed_at_once(request)
         return answer if answer is not None else run(request, **kwargs)
 
     return first
+
+
+def hot_order(request: HttpRequest, match: re.Match[str]) -> HttpResponse | None:
+    """The order's hot route (``linli.wsgi``): :func:`_placed_at_once` before Django's handler."""
+    return _placed_at_once(request)
 
 
 @router.post(
