@@ -3,7 +3,7 @@
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from linli.accounts.api import router as accounts_router
 from linli.audit.api import router as audit_router
@@ -11,6 +11,7 @@ from linli.gate.api import routers as gate_routers
 from linli.gate.api_checkpoint import router as gate_checkpoint_router
 from linli.health.api import routers as health_routers
 from linli.lib.apiauth import AUTH
+from linli.lib.apierrors import JSONParser, UnreadableBody, invalid_body
 from linli.organisation.api import router as organisation_router
 from linli.registry.api import router as registry_router
 from linli.rosters.api import router as rosters_router
@@ -23,6 +24,7 @@ api = NinjaAPI(
     version="1",
     description="社区疫情防控平台接口。使用登录会话或 `Authorization: Bearer <token>`。",
     auth=AUTH,
+    parser=JSONParser(),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
@@ -61,7 +63,17 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    """Malformed input (wrong JSON types, missing fields): a Chinese summary plus the details."""
-    return api.create_response(
-        request, {"detail": _("请求数据格式不正确，请检查后重试"), "errors": exc.errors}, status=422
-    )
+    """Malformed input (wrong JSON types, missing fields): pydantic's errors, each field named and explained
+    in the caller's language (pydantic's own words are English)."""
+    return api.create_response(request, invalid_body(exc.errors), status=422)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """A refusal's own words (ours are translated already); a body that is not JSON, which ninja refuses
+    in English ("Cannot parse request body"), in the caller's language and in the shape of a 422."""
+    if isinstance(exc.__cause__, UnreadableBody):
+        return api.create_response(
+            request, {**invalid_body([{"type": "json_invalid", "loc": ["body"]}]), "code": "invalid_json"}, status=400
+        )
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)

@@ -69,11 +69,15 @@ def test_scan_in_english(gate: Gate) -> None:
     assert data["reason"] == "quota"
 
 
-def test_bad_input_is_a_chinese_422(gate: Gate) -> None:
+def test_bad_input_is_a_422_that_says_what_is_wrong_in_the_guards_language(gate: Gate) -> None:
     body = scan_body(gate, direction="sideways", temperature="99")
-    response = client(gate.personas.gate_guard).post(url(gate, "scan"), body, content_type="application/json")
+    api = client(gate.personas.gate_guard)
+    response = api.post(url(gate, "scan"), body, content_type="application/json")
     assert response.status_code == 422
-    assert response.json()["detail"] == "请求数据格式不正确，请检查后重试"
+    assert response.json()["detail"] == "方向：无效的选项，可选：out、in；体温：不能大于 45"
+    assert [error["loc"][-1] for error in response.json()["errors"]] == ["direction", "temperature"]
+    english = api.post(url(gate, "scan"), body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["detail"] == "Direction: Invalid option. Allowed: out, in；Temperature: Must be at most 45"
     assert not GateScan.objects.exists()
 
 
@@ -187,8 +191,17 @@ def test_malformed_scans_get_ninjas_answers(gate: Gate, case: str) -> None:
         api, expected = Client(HTTP_AUTHORIZATION="Token abc"), 401
     response = api.post(path, body, content_type="application/json")
     assert response.status_code == expected, response.content
-    if expected == 422:
-        assert response.json()["detail"] == "请求数据格式不正确，请检查后重试"
+    if expected in (400, 422):
+        assert (
+            response.json()["detail"]
+            == {
+                "not json": "请求内容：不是有效的 JSON",
+                "not an object": "请求内容：应为 JSON 对象",
+                "missing uuid": "uuid：必填",
+                "bad direction": "方向：无效的选项，可选：out、in",
+                "checkpoint not a number": "卡口：应为整数",
+            }[case]
+        )
         assert response.json()["errors"]
     assert not GateScan.objects.exists()
 

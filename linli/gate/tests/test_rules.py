@@ -230,7 +230,10 @@ def test_api_refuses_true_for_a_number_of_the_rules(personas: Personas, client_f
 
     # then: it is refused, and the rule is not quietly set to 1
     assert response.status_code == 422
-    assert response.json()["detail"] == "请求数据格式不正确，请检查后重试"
+    assert (
+        response.json()["detail"]
+        == {"period_days": "周期天数", "outings_per_period": "每周期外出次数"}[field] + "：应为整数"
+    )
     assert (api(client, "GET", url).json()["outings_per_period"], api(client, "GET", url).json()["period_days"]) == (
         1,
         2,

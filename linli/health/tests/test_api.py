@@ -269,7 +269,7 @@ def test_bad_input_is_answered_422_with_a_chinese_detail(personas: Personas) -> 
     released_by_end = worker.post(f"/orders/{order['id']}/end", {"status": "released", "note": "期满"})
     assert released_by_end.json()["detail"] == "只能转运或撤销"
     malformed = worker.post(f"/orders/{order['id']}/extend", {"days": "many"})
-    assert malformed.status_code == 422 and malformed.json()["detail"] == "请求数据格式不正确，请检查后重试"
+    assert malformed.status_code == 422 and malformed.json()["detail"] == "天数：应为整数；原因：必填"
     future = worker.get("/chase", date=str(today() + datetime.timedelta(days=1)))
     assert future.status_code == 422 and future.json()["detail"] == "不能查看未来的日期"
 
