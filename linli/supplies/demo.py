@@ -269,6 +269,7 @@ def _past_window(
         delivery_on=today - datetime.timedelta(days=1),
         title="周一订购 · 周二配送",
         actor=actors.worker,
+        now=opens,  # made before the round opened, two days ago
     )
     _offer_all(window, items, scale=60)
     catalogue.window_publish(window, actor=actors.worker, now=opens)
@@ -379,6 +380,7 @@ def _open_window(
         delivery_on=timezone.localdate(cutoff) + datetime.timedelta(days=1),
         title="本期订购",
         actor=actors.worker,
+        now=now,
     )
     _offer_all(window, items, scale=200, hot_eggs=40)
     catalogue.window_publish(window, actor=actors.worker, now=opens)

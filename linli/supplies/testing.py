@@ -39,6 +39,7 @@ def open_window(
         cutoff_at=now + datetime.timedelta(hours=12),
         delivery_on=timezone.localdate(now + datetime.timedelta(days=1)),
         title="测试窗口",
+        now=now,
     )
     for n, (name, quantity) in enumerate((items or {"标准蔬菜包": 100, "鸡蛋": 100}).items()):
         item = Item.objects.filter(supplier=supplier, name=name).first() or make_item(

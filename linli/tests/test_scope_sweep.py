@@ -637,6 +637,7 @@ def plant_supplies(c2: C2) -> None:
             delivery_on=timezone.localdate(now) + datetime.timedelta(days=1),
             title=title,
             actor=actor,
+            now=opens_at,
         )
         for item in items[:2]:
             catalogue.offer_add(made, item, 50, reserved=5, buckets=2)

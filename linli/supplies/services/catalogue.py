@@ -55,11 +55,10 @@ def window_create(
     delivery_on: datetime.date,
     title: str = "",
     actor: Any = None,
+    now: datetime.datetime | None = None,
 ) -> OrderWindow:
-    if cutoff_at <= opens_at:
-        raise ValidationError({"cutoff_at": _("截单时间必须晚于开放时间")})
-    if delivery_on < timezone.localdate(cutoff_at):
-        raise ValidationError({"delivery_on": _("配送日期不能早于截单日期")})
+    """A draft window of ``supplier`` for ``community``; its cut-off must be later than ``now``."""
+    _window_times(opens_at, cutoff_at, delivery_on, now=now)
     return OrderWindow.objects.create(
         supplier=supplier,
         street_id=community.street_id,
@@ -70,6 +69,31 @@ def window_create(
         title=title,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+
+
+def _window_times(
+    opens_at: datetime.datetime,
+    cutoff_at: datetime.datetime,
+    delivery_on: datetime.date,
+    *,
+    now: datetime.datetime | None = None,
+) -> None:
+    """Refuse a window's times that make it a dead draft: a cut-off already past could never be published."""
+    if cutoff_at <= opens_at:
+        raise ValidationError({"cutoff_at": _("截单时间必须晚于开放时间")})
+    if cutoff_at <= (now or timezone.now()):
+        local = timezone.localtime(cutoff_at)
+        raise ValidationError(
+            {
+                "cutoff_at": ValidationError(
+                    _("截单时间（%(cutoff)s）已过，窗口将无法发布：请把截单时间设在现在之后")
+                    % {"cutoff": f"{local:%Y-%m-%d %H:%M}"},
+                    code="past_cutoff",
+                )
+            }
+        )
+    if delivery_on < timezone.localdate(cutoff_at):
+        raise ValidationError({"delivery_on": _("配送日期不能早于截单日期")})
 
 
 @transaction.atomic
@@ -373,6 +397,7 @@ def windows_create_for_street(
     title: str = "",
     communities: Any = None,
     actor: Any = None,
+    now: datetime.datetime | None = None,
 ) -> list[OrderWindow]:
     """One draft window per community: ``communities`` (each served by the supplier), else every one it serves."""
     served = {c.pk: c for c in supplier.communities.all()}
@@ -398,6 +423,7 @@ def windows_create_for_street(
                 delivery_on=delivery_on,
                 title=title,
                 actor=actor,
+                now=now,
             )
             for community in chosen
         ]
@@ -537,6 +563,7 @@ def schedule_generate(
                 # The pages show the supplier beside the title already (和平平价超市 · 11-27 订购).
                 title=_("%(day)s 订购") % {"day": f"{day:%m-%d}"},
                 actor=actor,
+                now=now,
             )
             window.schedule = locked
             window.save(update_fields=["schedule"])
@@ -666,8 +693,10 @@ def offer_remove(offer: Offer, *, actor: Any = None) -> None:
 
 
 @transaction.atomic
-def window_update(window: OrderWindow, *, actor: Any = None, **fields: Any) -> OrderWindow:
-    """Change a draft window's title and times."""
+def window_update(
+    window: OrderWindow, *, actor: Any = None, now: datetime.datetime | None = None, **fields: Any
+) -> OrderWindow:
+    """Change a draft window's title and times (a cut-off already past is refused, as at creation)."""
     allowed = {"title", "opens_at", "cutoff_at", "delivery_on"}
     unknown = sorted(set(fields) - allowed)
     if unknown:
@@ -677,10 +706,8 @@ def window_update(window: OrderWindow, *, actor: Any = None, **fields: Any) -> O
     before = snapshot(window)
     for key, value in fields.items():
         setattr(window, key, value)
-    if window.cutoff_at <= window.opens_at:
-        raise ValidationError({"cutoff_at": _("截单时间必须晚于开放时间")})
-    if window.delivery_on < timezone.localdate(window.cutoff_at):
-        raise ValidationError({"delivery_on": _("配送日期不能早于截单日期")})
+    if set(fields) - {"title"}:
+        _window_times(window.opens_at, window.cutoff_at, window.delivery_on, now=now)
     window.save()
     _audit(actor, AuditAction.UPDATE, window, diff(before, snapshot(window)), None)
     return window

@@ -176,3 +176,15 @@ def test_stock_price_and_staff_checks_through_the_api(personas: Personas) -> Non
     street = Api(personas.street_command)
     assert street.patch("/settings", {"min_cover_days": 10}).json()["min_cover_days"] == 10
     assert street.patch("/settings", {"min_cover_days": 0}).status_code == 422
+
+
+def test_a_window_whose_cut_off_has_passed_is_refused_422(personas: Personas) -> None:
+    worker = Api(personas.community_worker)
+    refused = worker.post(
+        "/windows",
+        {"supplier_id": shop().pk, "opens_at": later(-30), "cutoff_at": later(-20), "delivery_on": "2099-01-01"},
+    )
+    assert refused.status_code == 422
+    assert "已过，窗口将无法发布" in refused.json()["detail"]
+    assert list(refused.json()["errors"]) == ["cutoff_at"]
+    assert not OrderWindow.objects.exists()

@@ -241,3 +241,24 @@ def test_the_back_office_lists_supplies_records_in_scope_and_read_only(personas:
     assert login(personas.supplier).get("/admin/supplies/orderwindow/").status_code in (302, 403)
     street = login(personas.street_command)
     assert street.get(f"/admin/supplies/supplier/{other.pk}/change/").status_code == 200
+
+
+def test_a_window_whose_cut_off_has_passed_is_refused_with_the_reason(personas: Personas) -> None:
+    """Typed yesterday's date: the form answers under 截单时间 why, and no dead draft is left behind."""
+    worker = login(personas.community_worker)
+    # given / when: opening and cut-off both already past
+    refused = worker.post(
+        "/supplies/windows/new/",
+        {
+            "supplier": shop().pk,
+            "community": "all",
+            "opens_at": local(-30),
+            "cutoff_at": local(-20),
+            "delivery_on": timezone.localdate().isoformat(),
+        },
+    )
+    # then
+    body = refused.content.decode()
+    assert refused.status_code == 400
+    assert "截单时间（" in body and "）已过，窗口将无法发布：请把截单时间设在现在之后" in body
+    assert not OrderWindow.objects.exists()

@@ -110,7 +110,7 @@ def test_windows_fan_out_to_every_served_community_and_refuse_others(personas: P
     tree = personas.tree
     supplier = catalogue.supplier_create(street=tree.street, name="惠民菜场", communities=[tree.c1, tree.c2])
     windows = catalogue.windows_create_for_street(
-        supplier=supplier, opens_at=at(2, 8), cutoff_at=at(2, 20), delivery_on=datetime.date(2026, 11, 3)
+        supplier=supplier, opens_at=at(2, 8), cutoff_at=at(2, 20), delivery_on=datetime.date(2026, 11, 3), now=at(1)
     )
     assert sorted(w.community_id for w in windows) == sorted([tree.c1.pk, tree.c2.pk])
     assert all(w.status == WindowStatus.DRAFT for w in windows)
@@ -122,10 +122,11 @@ def test_windows_fan_out_to_every_served_community_and_refuse_others(personas: P
             opens_at=at(2, 8),
             cutoff_at=at(2, 20),
             delivery_on=datetime.date(2026, 11, 3),
+            now=at(1),
         )
     with pytest.raises(ValidationError, match="截单"):
         catalogue.windows_create_for_street(
-            supplier=only_c1, opens_at=at(2, 20), cutoff_at=at(2, 8), delivery_on=datetime.date(2026, 11, 3)
+            supplier=only_c1, opens_at=at(2, 20), cutoff_at=at(2, 8), delivery_on=datetime.date(2026, 11, 3), now=at(1)
         )
     assert OrderWindow.objects.filter(supplier=only_c1).count() == 0
 
@@ -204,7 +205,7 @@ def test_raising_an_offer_adds_to_a_bucket_and_lowering_takes_only_unsold_units(
 def test_publishing_needs_offers_and_a_draft(personas: Personas) -> None:
     supplier = shop(personas)
     window = catalogue.windows_create_for_street(
-        supplier=supplier, opens_at=at(2, 8), cutoff_at=at(2, 20), delivery_on=datetime.date(2026, 11, 3)
+        supplier=supplier, opens_at=at(2, 8), cutoff_at=at(2, 20), delivery_on=datetime.date(2026, 11, 3), now=at(1)
     )[0]
     with pytest.raises(ValidationError, match="还没有上架"):
         catalogue.window_publish(window)
@@ -263,3 +264,28 @@ def test_generate_windows_command_makes_every_schedules_windows_once(personas: P
     err = io.StringIO()
     call_command("generate_windows", stdout=io.StringIO(), stderr=err)
     assert "不再服务" in err.getvalue()
+
+
+def test_a_window_whose_cut_off_has_passed_is_refused_at_creation_and_on_edit(personas: Personas) -> None:
+    """A window closed before it is made could never be published: a dead draft. It is refused, with
+    the reason, and nothing is saved; moving a draft's cut-off into the past is refused the same way."""
+    supplier = shop(personas)
+    # given: Monday 2 November, 21:00 — that evening's 08:00–20:00 window has already closed
+    now = at(2, 21)
+    # when / then: wholly in the past, or opened in the past and closed an hour ago
+    for opens in (at(1, 8), at(2, 8)):
+        with pytest.raises(ValidationError, match=r"截单时间（2026-11-02 20:00）已过，窗口将无法发布") as refused:
+            catalogue.windows_create_for_street(
+                supplier=supplier, opens_at=opens, cutoff_at=at(2, 20), delivery_on=datetime.date(2026, 11, 3), now=now
+            )
+        assert list(refused.value.message_dict) == ["cutoff_at"]  # the form shows it under 截单时间
+    assert not OrderWindow.objects.filter(supplier=supplier).exists()
+    # Opened already but closing later tonight is fine: it opens for orders once published.
+    window = catalogue.windows_create_for_street(
+        supplier=supplier, opens_at=at(2, 8), cutoff_at=at(2, 23), delivery_on=datetime.date(2026, 11, 3), now=now
+    )[0]
+    with pytest.raises(ValidationError, match="已过"):
+        catalogue.window_update(window, cutoff_at=at(2, 20), now=now)
+    window.refresh_from_db()
+    assert window.cutoff_at == at(2, 23)
+    assert catalogue.window_update(window, title="周一订购", now=at(3, 9)).title == "周一订购"  # a title only

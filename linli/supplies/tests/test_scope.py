@@ -75,6 +75,7 @@ def aggregated_window(supplier: Supplier, community: Any, orders: list[tuple[Hou
         cutoff_at=now - datetime.timedelta(days=1),
         delivery_on=timezone.localdate(now),
         title=f"{supplier.name}的窗口",
+        now=opened,
     )
     item = Item.objects.filter(supplier=supplier).first() or make_item(supplier, f"{supplier.name}蔬菜包")
     offer = catalogue.offer_add(window, item, 100)
