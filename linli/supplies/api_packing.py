@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
@@ -54,7 +54,8 @@ class PurchaseOut(Schema):
     community: str
     delivery_on: datetime.date
     orders: int
-    total: Decimal
+    total: Decimal = Field(description="订购金额（汇总时）")
+    packed_total: Decimal = Field(description="应配金额：扣除缺货后商超实际配送、住户应付的金额")
     short_units: int
     created_at: datetime.datetime
     confirmed_at: datetime.datetime | None
@@ -67,9 +68,11 @@ class LineOut(Schema):
     price: Decimal
     drop_off_id: int | None
     drop_off: str
-    quantity: int
+    quantity: int = Field(description="订购数量")
     short: int
-    amount: Decimal
+    packed: int = Field(description="应配数量（订购减缺货）")
+    amount: Decimal = Field(description="订购金额")
+    packed_amount: Decimal = Field(description="应配金额（订购金额减缺货金额）")
 
 
 class ItemTotalOut(Schema):
@@ -106,10 +109,20 @@ def purchases_for(user: Any) -> Any:
     return scope.visible(PurchaseOrder.objects.select_related("window__supplier", "window__community"), user)
 
 
-def purchase_out(purchase: PurchaseOrder, short_units: int | None = None) -> dict[str, Any]:
+def cents(value: Any) -> Decimal:
+    # SQLite sums decimals as floats (2.2 × 3 = 6.6000000000000005).
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+SHORT_AMOUNT = Sum(F("lines__short") * F("lines__offer__price"))
+
+
+def purchase_out(purchase: PurchaseOrder, short_units: int | None = None, short_amount: Any = None) -> dict[str, Any]:
+    """A purchase order's facts; ``packed_total`` is what the supplier delivers after any shortfall."""
     window = purchase.window
-    if short_units is None:
-        short_units = int(purchase.lines.aggregate(s=Sum("short"))["s"] or 0)
+    if short_units is None or short_amount is None:
+        sums = PurchaseOrder.objects.filter(pk=purchase.pk).aggregate(s=Sum("lines__short"), a=SHORT_AMOUNT)
+        short_units, short_amount = int(sums["s"] or 0), sums["a"]
     return {
         "id": purchase.pk,
         "window_id": window.pk,
@@ -119,6 +132,7 @@ def purchase_out(purchase: PurchaseOrder, short_units: int | None = None) -> dic
         "delivery_on": window.delivery_on,
         "orders": purchase.orders,
         "total": purchase.total,
+        "packed_total": purchase.total - cents(short_amount),
         "short_units": short_units,
         "created_at": purchase.created_at,
         "confirmed_at": purchase.confirmed_at,
@@ -155,13 +169,16 @@ def window_aggregate(request: HttpRequest, window_id: int) -> Any:
 @router.get("/purchases", response=list[PurchaseOut], summary="采购单列表")
 def purchase_list(request: HttpRequest, window_id: int | None = None) -> Any:
     user = require(request, PURCHASE_ROLES)
-    purchases = purchases_for(user).annotate(short_units=Sum("lines__short")).order_by("-created_at")
+    purchases = (
+        purchases_for(user).annotate(short_units=Sum("lines__short"), short_amount=SHORT_AMOUNT).order_by("-created_at")
+    )
     if window_id is not None:
         purchases = purchases.filter(window_id=window_id)
-    return [purchase_out(p, int(p.short_units or 0)) for p in purchases[:200]]
+    return [purchase_out(p, int(p.short_units or 0), p.short_amount) for p in purchases[:200]]
 
 
 def purchase_lines(purchase: PurchaseOrder) -> list[dict[str, Any]]:
+    """Each item at each drop-off point: ordered, short, and what is packed and charged (as the pick list)."""
     rows = PurchaseLine.objects.filter(purchase=purchase).select_related("offer", "drop_off")
     return [
         {
@@ -173,7 +190,9 @@ def purchase_lines(purchase: PurchaseOrder) -> list[dict[str, Any]]:
             "drop_off": line.drop_off.name if line.drop_off else door_title(),
             "quantity": line.quantity,
             "short": line.short,
+            "packed": line.quantity - line.short,
             "amount": line.amount,
+            "packed_amount": line.amount - line.offer.price * line.short,
         }
         for line in rows.order_by("offer__category", "offer__name", "drop_off__name")
     ]

@@ -9,6 +9,7 @@ is 404, a role outside the sets 403; writes go through ``linli.supplies.services
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -25,7 +26,7 @@ from django.views.decorators.http import require_POST
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
 from linli.lib import scope
-from linli.supplies.api_packing import XLSX, item_totals, packages_by_drop_off, purchase_lines
+from linli.supplies.api_packing import SHORT_AMOUNT, XLSX, cents, item_totals, packages_by_drop_off, purchase_lines
 from linli.supplies.choices import PackageStatus, WindowStatus
 from linli.supplies.forms_packing import LabelSizeForm, ShortfallForm
 from linli.supplies.labels import DEFAULT_SIZE, SIZES, labels_pdf
@@ -66,7 +67,14 @@ def purchase_list(request: HttpRequest) -> HttpResponse:
             .filter(status=WindowStatus.PUBLISHED, cutoff_at__lte=timezone.now())
             .order_by("cutoff_at")[:LIST_LIMIT]
         )
-    purchases = list(_purchases(user).annotate(short_units=Sum("lines__short")).order_by("-created_at")[:LIST_LIMIT])
+    purchases = list(
+        _purchases(user)
+        .annotate(short_units=Sum("lines__short"), short_amount=SHORT_AMOUNT)
+        .order_by("-created_at")[:LIST_LIMIT]
+    )
+    for purchase in purchases:
+        # What the supplier delivers and is paid after a shortfall; the ordered total is shown struck beside it.
+        purchase.packed_total = purchase.total - cents(purchase.short_amount)  # type: ignore[attr-defined]
     return render(request, "supplies/packing/purchases.html", {"due": due, "purchases": purchases})
 
 
@@ -100,11 +108,13 @@ def _detail_context(user: Any, purchase: PurchaseOrder, form: ShortfallForm | No
             pk__in=PurchaseLine.objects.filter(purchase=purchase, drop_off__isnull=False).values("drop_off_id")
         ).order_by("name")
     ]
+    lines = purchase_lines(purchase)
     return {
         "purchase": purchase,
         "window": purchase.window,
         "items": items,
-        "lines": purchase_lines(purchase),
+        "lines": lines,
+        "packed_total": purchase.total - sum((line["amount"] - line["packed_amount"] for line in lines), Decimal("0")),
         "packages": packages_by_drop_off(purchase),
         "door_title": door_title(),
         "points": points,

@@ -4,6 +4,8 @@ and the refusals: wrong role 403, another community or supplier 404, bad input 4
 from __future__ import annotations
 
 import io
+import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,7 +16,17 @@ from python_calamine import CalamineWorkbook
 from linli.accounts.choices import Role
 from linli.audit.models import AuditEvent
 from linli.lib.testing import make_user
-from linli.supplies.models import Order, OrderLine, OrderWindow, Package, PurchaseOrder, Supplier, SupplyNotice
+from linli.supplies.models import (
+    Order,
+    OrderLine,
+    OrderWindow,
+    Package,
+    PurchaseLine,
+    PurchaseOrder,
+    Supplier,
+    SupplyNotice,
+)
+from linli.supplies.picklist import pick_list
 from linli.supplies.services.aggregation import aggregate
 from linli.supplies.tests.test_aggregation import Scene, b, place, scene
 
@@ -120,6 +132,48 @@ def test_purchase_detail_shows_totals_and_the_supplier_enters_a_shortfall(scene:
     # first household gets its 2 and the second 1 of 3 — only the second is told
     assert sum(OrderLine.objects.values_list("short", flat=True)) == 2
     assert SupplyNotice.objects.count() == 1
+
+
+def test_after_a_shortfall_the_purchase_shows_per_point_what_is_packed_and_charged(
+    scene: Scene, client_for: Any
+) -> None:
+    """The supplier packs and charges from this page: each point's line says what is to be delivered
+    (as the pick list and the labels do), with what was ordered struck through beside it."""
+    # given: 2 + 3 vegetable boxes (10.50 each) at two points and one box of eggs (11.50); 3 boxes available
+    purchase = _aggregated(scene)
+    client = client_for(scene.personas.supplier)
+    answer = client.post(
+        reverse("supplies:purchase_shortfall", args=[purchase.pk]),
+        {f"offer_{scene.veg.pk}": 3, f"offer_{scene.eggs.pk}": 1},
+    )
+    assert answer.status_code == 302
+    short = PurchaseLine.objects.select_related("drop_off").get(purchase=purchase, short__gt=0)
+    assert (short.offer_id, short.quantity, short.short, short.amount) == (scene.veg.pk, 3, 2, Decimal("31.50"))
+    # when
+    body = client.get(reverse("supplies:purchase_detail", args=[purchase.pk])).content.decode()
+    listing = client.get(reverse("supplies:purchase_list")).content.decode()
+    api = client.get(f"{API}/purchases/{purchase.pk}").json()
+    # then: the short point's line is 1 box, 10.50 (31.50 struck through); the others as ordered
+    table = re.sub(r"\s+", " ", body.split('id="purchase-lines"')[1].split("</table>")[0])
+    rows = [[re.sub(r"<[^>]+>", "", cell).strip() for cell in row.split("</td>")[:-1]] for row in table.split("<tr>")]
+    point = short.drop_off.name  # type: ignore[union-attr]
+    assert ["标准蔬菜包 /份", point, "3", "2", "1", "10.50 原订 31.50"] in rows
+    assert "<s>31.50</s>" in table
+    assert sum("原订" in cell for row in rows for cell in row) == 1  # lines not short read as ordered
+    # the purchase's amount: 64.00 ordered, 43.00 to deliver and be paid — on the page and the list
+    assert re.search(r"应配 43\.00 <span class=\"muted\">原订 <s>64\.00</s>", body)
+    assert re.search(r"43\.00 <span class=\"muted\">原订 <s>64\.00</s>", listing)
+    # the API says the same, and all agree with the pick list
+    assert (api["total"], api["packed_total"]) == ("64.00", "43.00")
+    line = next(x for x in api["lines"] if x["short"])
+    assert (line["quantity"], line["packed"], line["amount"], line["packed_amount"]) == (3, 1, "31.50", "10.50")
+    picked = {s.drop_off_id: s.amount for s in pick_list(purchase).sections}
+    assert picked[short.drop_off_id] == Decimal("10.50")
+    assert (
+        sum(picked.values())
+        == Decimal("43.00")
+        == sum(Package.objects.filter(window=scene.window).values_list("amount", flat=True), Decimal("0"))
+    )
 
 
 def test_shortfall_form_rejects_more_than_ordered(scene: Scene, client_for: Any) -> None:
