@@ -25,7 +25,17 @@ from linli.health.models import SealedHousehold
 from linli.registry.demo import SUPPLIER_NAME
 from linli.registry.models import Building, Community, Compound, Household, Street
 from linli.supplies.choices import DELIVERED_STATES, Category, PackageStatus, PaymentMode, StaffCheckKind
-from linli.supplies.models import Item, Order, OrderLine, OrderWindow, Package, Supplier
+from linli.supplies.models import (
+    DeliveryRun,
+    Item,
+    Order,
+    OrderLine,
+    OrderWindow,
+    Package,
+    PurchaseOrder,
+    Supplier,
+    SupplyNotice,
+)
 from linli.supplies.services import aggregation, catalogue, delivery, money, ordering, stock
 
 MAIN_SUPPLIER = SUPPLIER_NAME  # the demo supplier account's supermarket
@@ -278,51 +288,62 @@ def _past_window(
     moment = opens + datetime.timedelta(hours=1)
     if resident is not None and resident.household_id:
         household = Household.objects.get(pk=resident.household_id)
-        orders.append(
-            ordering.place_order(
-                window=window,
-                household=household,
-                lines=_lines(window, rng),
-                actor=resident,
-                payment_mode=PaymentMode.ON_DELIVERY,
-                now=moment,
-            )
+        order = ordering.place_order(
+            window=window,
+            household=household,
+            lines=_lines(window, rng),
+            actor=resident,
+            payment_mode=PaymentMode.ON_DELIVERY,
+            now=moment,
         )
+        order.created_at = moment
+        orders.append(order)
     modes = (PaymentMode.PREPAID, PaymentMode.ON_DELIVERY, PaymentMode.CREDIT)
     pork = window.offers.get(item=items["猪肉（前腿）"])
     for n, household in enumerate(plain + sealed):
         lines = _lines(window, rng)
         if pork.pk not in {offer_id for offer_id, _q in lines}:
             lines.append((pork.pk, 2))
-        orders.append(
-            ordering.place_order(
-                window=window,
-                household=household,
-                lines=lines,
-                actor=_proxy(actors, household),
-                payment_mode=modes[n % len(modes)],
-                note="电话代订" if n % 2 else "",
-                now=moment + datetime.timedelta(minutes=5 * n),
-            )
+        placed = moment + datetime.timedelta(minutes=5 * n)
+        order = ordering.place_order(
+            window=window,
+            household=household,
+            lines=lines,
+            actor=_proxy(actors, household),
+            payment_mode=modes[n % len(modes)],
+            note="电话代订" if n % 2 else "",
+            now=placed,
         )
+        order.created_at = placed
+        orders.append(order)
         result.proxy_orders += 1
     result.orders += len(orders)
     result.windows += 1
 
-    purchase = aggregation.aggregate(window, actor=actors.worker, now=cutoff + datetime.timedelta(minutes=30))
+    aggregated = cutoff + datetime.timedelta(minutes=30)
+    purchase = aggregation.aggregate(window, actor=actors.worker, now=aggregated)
     # The supplier could get only four fifths of the pork ordered: the shortfall is shared out and
     # every household whose bag changed is told.
     ordered = sum(OrderLine.objects.filter(offer=pork, order__window=window).values_list("quantity", flat=True))
     if ordered:
         available = ordered - max(1, ordered // 5)
         later = cutoff + datetime.timedelta(hours=1)
-        aggregation.shortfall_allocate(purchase, {pork.pk: available}, actor=actors.worker, now=later)
-    # The grid worker collected the prepaid households' money (what their bags now come to).
+        told = aggregation.shortfall_allocate(purchase, {pork.pk: available}, actor=actors.worker, now=later)
+        SupplyNotice.objects.filter(order__in=told).update(created_at=later)
+    # The services date these rows by the wall clock (they take no ``now``): left so, the purchase order
+    # would read 汇总 today, after its own shortfall two days ago, and the orders placed today, after the
+    # cut-off. They are put back where this round had them.
+    PurchaseOrder.objects.filter(pk=purchase.pk).update(created_at=aggregated)
+    Order.objects.bulk_update(orders, ["created_at"])
+    delivered_day = today - datetime.timedelta(days=1)
+    # The grid worker collected the prepaid households' money (what their bags now come to, after the
+    # shortfall) on the morning of delivery.
     for order in orders:
         if order.payment_mode == PaymentMode.PREPAID:
             due = money.order_money(order).due
-            money.payment_collect(order, mode=PaymentMode.PREPAID, amount=due, actor=actors.grid_worker, now=cutoff)
-    delivered_day = today - datetime.timedelta(days=1)
+            money.payment_collect(
+                order, mode=PaymentMode.PREPAID, amount=due, actor=actors.grid_worker, now=_at(delivered_day, 9)
+            )
     run = delivery.run_create(window=window, drop_off=point, volunteer=actors.building_lead, actor=actors.worker)
     at_point = list(Package.objects.filter(run=run).order_by("pk"))
     # Most bags are handed over; the last three are still out (a partly delivered round).
@@ -344,6 +365,7 @@ def _past_window(
         for package in Package.objects.filter(run=run).order_by("pk"):
             delivery.handover(package.handover_code, actor=carrier, contactless=True, now=_at(delivered_day, 11))
             result.delivered += 1
+    DeliveryRun.objects.filter(window=window).update(created_at=_at(delivered_day, 9, 30))  # set out before 10:00
     delivered = Package.objects.filter(window=window, status__in=DELIVERED_STATES).select_related("order")
     for package in delivered.order_by("pk"):
         order = package.order

@@ -22,6 +22,7 @@ from linli.supplies import selectors
 from linli.supplies.choices import DELIVERED_STATES, Category, PackageStatus, Priority, WindowStatus
 from linli.supplies.models import (
     BundlePart,
+    DeliveryRun,
     Item,
     Order,
     OrderWindow,
@@ -108,6 +109,25 @@ class TestTheSeededStreet:
         assert SupplyNotice.objects.filter(order__window=window).exists()  # the pork shortfall was told
         assert Order.objects.filter(window=window, lines__short__gt=0).exists()
         assert Payment.objects.filter(order__window=window).exists()
+
+    def test_last_round_reads_in_order_ordered_aggregated_short_paid_delivered(self, seeded: SeedResult) -> None:
+        """PO-1's page showed 汇总时间 today (the wall clock) under 商超确认 two days ago: the shortfall
+        came before the aggregation that made it. Every step of the round now follows the one before."""
+        window = OrderWindow.objects.get(status=WindowStatus.AGGREGATED)
+        purchase = PurchaseOrder.objects.get(window=window)
+        orders = Order.objects.filter(window=window)
+        assert all(window.opens_at <= order.created_at < window.cutoff_at for order in orders)
+        assert window.cutoff_at < purchase.created_at == window.aggregated_at
+        assert purchase.confirmed_at is not None and purchase.created_at < purchase.confirmed_at
+        notices = SupplyNotice.objects.filter(order__window=window)
+        assert {notice.created_at for notice in notices} == {purchase.confirmed_at}
+        packages = Package.objects.filter(window=window)
+        first_handover = min(p.handed_over_at for p in packages if p.handed_over_at is not None)
+        runs = DeliveryRun.objects.filter(window=window)
+        assert all(purchase.confirmed_at < run.created_at < first_handover for run in runs)
+        payments = Payment.objects.filter(order__window=window)
+        assert all(purchase.confirmed_at < payment.collected_at < NOW for payment in payments)
+        assert first_handover < NOW
 
     def test_the_demo_resident_has_a_delivered_order_from_last_round(self, seeded: SeedResult) -> None:
         resident = seeded.resident
