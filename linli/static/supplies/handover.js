@@ -138,6 +138,7 @@ async function process(text) {
       lastContactless = pkg.status === "left_at_door" && result.data.status === "stored" ? code : null;
       showVerdict(result.data.status === "already" ? "already" : "ok", result.data.message);
       $("code").value = "";
+      await keepDone([code]);
       return;
     }
     if (result && [400, 404, 422].includes(result.status)) {
@@ -206,6 +207,7 @@ async function sync() {
       }
       await store.deleteScans(answered);
       await store.putScans(refused);
+      await keepDone(batch.filter((e) => answers.get(e.uuid)?.status !== "refused").map((e) => e.code));
     }
     await syncPhotos();
   } catch (err) {
@@ -308,6 +310,39 @@ async function uploadDoorPhoto(file) {
 
 // --- start ------------------------------------------------------------------------------------------
 
+/** Remember the packages of this page the server has answered as delivered: offline, the service
+ * worker opens the copy of the page kept at its last load, which still lists them as to hand over. */
+async function keepDone(codes) {
+  const mine = codes.filter((code) => config.packages[code]);
+  try {
+    await store.putDone(mine.map((code) => ({ code, user: USER, at: Date.now() })));
+  } catch (err) {
+    // a full phone: the server still answers a second scan as already delivered
+  }
+}
+
+/** Mark what this page's copy may not know yet: hand-overs waiting in the journal, and those the
+ * server answered after the copy was made. A record the page shows delivered is no longer needed. */
+async function markJournal() {
+  const stale = [];
+  for (const { code } of await store.doneOf(USER)) {
+    const known = config.packages[code];
+    if (!known || known.delivered) {
+      stale.push(code);
+      continue;
+    }
+    known.delivered = true;
+    markRow(code, "synced", S.delivered);
+  }
+  await store.deleteDone(stale).catch(() => {});
+  for (const entry of await store.scansOf(USER)) {
+    const known = config.packages[entry.code];
+    if (entry.status !== "pending" || !known) continue;
+    known.delivered = true;
+    markRow(entry.code, "queued", S.pending_row);
+  }
+}
+
 async function cacheThisPage() {
   if (!("caches" in window) || navigator.serviceWorker?.controller) return;
   try {
@@ -360,6 +395,7 @@ async function start() {
   wireUp();
   persistent = await store.isPersistent();
   await updateQueue();
+  await markJournal();
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(config.urls.service_worker).catch(() => {});
     await cacheThisPage();

@@ -2,13 +2,15 @@
 // cannot keep anything): a journal of scans per account. A scan stays "pending" until the server has
 // answered it (stored, already delivered, or refused); answered scans are deleted, refused ones kept
 // as "rejected" so the volunteer sees why. And the door photos taken without network, one per
-// package code, until the server has them.
+// package code, until the server has them. And the codes the server has answered as delivered
+// ({code, user, at}), for the copy of the page kept offline, which may predate them.
 
 import { Kept } from "../linli/kept.js";
 
-const kept = new Kept("linli-delivery", 2, {
+const kept = new Kept("linli-delivery", 3, {
   scans: { key: "uuid", index: "user" },
   photos: { key: "code", index: "user" },
+  done: { key: "code", index: "user" },
 });
 
 /** Whether what is stored here survives closing the page (false: IndexedDB could not be opened). */
@@ -41,4 +43,17 @@ export function deletePhoto(code) {
 /** The door photos one account still has to upload, oldest first. */
 export async function photosOf(user) {
   return (await kept.allWith("photos", user)).sort((a, b) => a.at - b.at);
+}
+
+/** Remember packages the server answered as delivered ({code, user, at}). */
+export function putDone(records) {
+  return kept.put("done", records);
+}
+
+export async function doneOf(user) {
+  return kept.allWith("done", user);
+}
+
+export function deleteDone(codes) {
+  return kept.delete("done", codes);
 }

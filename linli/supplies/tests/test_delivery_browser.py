@@ -28,7 +28,7 @@ from linli.browser_tests.conftest import (  # noqa: F401  (fixtures)
 )
 from linli.lib.testing import build_personas
 from linli.supplies.choices import PackageStatus
-from linli.supplies.models import Package
+from linli.supplies.models import IdempotencyKey, Package
 from linli.supplies.services.delivery import run_create
 from linli.supplies.tests.test_delivery_fixtures import aggregated, out_with_building_lead
 
@@ -204,3 +204,41 @@ def test_delivery_and_money_tables_fit_a_phone_in_english(
         expect(page.locator("html")).to_have_attribute("lang", "en")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (url, width)
+
+
+def test_after_an_offline_reload_the_page_still_knows_what_was_handed_over(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: the building lead hands 101 over online, loses the network and hands 102 over offline
+    personas = build_personas()
+    d = out_with_building_lead(personas, ("101", "102", "201"))
+    login_as(personas.building_lead.username)
+    page.goto("/supplies/delivery/mine/")
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+    scan(page, d.packages["101"].handover_code)
+    expect(page.locator("#verdict-word")).to_contain_text("交付成功：1号楼1单元101")
+    page.context.set_offline(True)
+    scan(page, d.packages["102"].handover_code)
+    expect(page.locator("#verdict-word")).to_contain_text("离线已记录：1号楼1单元102")
+
+    # when: the page is reloaded without network (the phone's kept copy)
+    page.reload()
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+
+    # then: 102 still shows as waiting to sync, and neither bag is taken for one still to hand over
+    row = page.locator(f'li.package[data-code="{d.packages["102"].handover_code}"]')
+    expect(row).to_have_attribute("data-status", "queued")
+    expect(row.locator(".package-status")).to_have_text("待同步")
+    scan(page, d.packages["102"].handover_code)
+    expect(page.locator("#verdict")).to_have_attribute("data-kind", "already")
+    scan(page, d.packages["101"].handover_code)
+    expect(page.locator("#verdict")).to_have_attribute("data-kind", "already")
+    expect(page.locator("#queue")).to_have_text("待同步 1 条")
+
+    # and back online the one hand-over is sent once
+    page.context.set_offline(False)
+    expect(page.locator("#queue")).to_have_text("已全部同步", timeout=30_000)
+    assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.HANDED_OVER
+    assert IdempotencyKey.objects.filter(key__startswith="handover:").count() == 1
