@@ -303,6 +303,7 @@ def _page_strings() -> dict[str, str]:
         "photo_refused": _("一张门口照片未被接收：{detail}"),
         "delivered": _("已交付"),
         "pending_row": _("待同步"),
+        "undelivered_offline": _("离线时不能登记未送达：请联网后再点登记"),
     }
 
 
@@ -342,6 +343,7 @@ def mine(request: HttpRequest) -> HttpResponse:
             "handover": "/api/v1/supplies/handover",
             "photo": "/api/v1/supplies/handover/photo",
             "sync": "/api/v1/supplies/handovers/sync",
+            "undelivered": "/api/v1/supplies/packages/{id}/undelivered",
             "service_worker": reverse("supplies:delivery_sw"),
         },
         "strings": _page_strings(),

@@ -308,6 +308,33 @@ async function uploadDoorPhoto(file) {
   }
 }
 
+// --- undelivered ------------------------------------------------------------------------------------
+
+// 无法送达 needs the server (a reason the community resolves): without network the page stays, says so
+// and keeps the typed reason; a plain form post would leave the volunteer on the browser's error page.
+async function markUndelivered(form) {
+  const row = form.closest(".package");
+  const known = config.packages[row.dataset.code];
+  const error = form.querySelector(".undelivered-error");
+  error.textContent = "";
+  const offline = () => {
+    error.textContent = S.undelivered_offline;
+  };
+  if (!known || !isOnline()) return offline();
+  let result;
+  try {
+    const url = config.urls.undelivered.replace("{id}", String(known.id));
+    result = await call(url, { json: { reason: form.elements.reason.value } });
+  } catch (err) {
+    return offline();
+  }
+  if (result.status === 200 && result.data) {
+    markRow(row.dataset.code, result.data.status, result.data.status_label);
+  } else {
+    error.textContent = detailOf(result.data) || fill(S.server_error, { detail: result.status });
+  }
+}
+
 // --- start ------------------------------------------------------------------------------------------
 
 /** Remember the packages of this page the server has answered as delivered: offline, the service
@@ -359,6 +386,12 @@ function wireUp() {
   $("scan-form").addEventListener("submit", (event) => {
     event.preventDefault();
     process($("code").value);
+  });
+  root.addEventListener("submit", (event) => {
+    const form = event.target.closest(".undelivered form");
+    if (!form) return;
+    event.preventDefault();
+    markUndelivered(form);
   });
   $("camera-start").addEventListener("click", openCamera);
   $("camera-stop").addEventListener("click", camera.stopCamera);

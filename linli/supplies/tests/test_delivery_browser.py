@@ -242,3 +242,40 @@ def test_after_an_offline_reload_the_page_still_knows_what_was_handed_over(
     expect(page.locator("#queue")).to_have_text("已全部同步", timeout=30_000)
     assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.HANDED_OVER
     assert IdempotencyKey.objects.filter(key__startswith="handover:").count() == 1
+
+
+def test_marking_a_package_undelivered_without_network_keeps_the_page_and_the_reason(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: the building lead's run, the page open, and the network gone
+    personas = build_personas()
+    d = out_with_building_lead(personas, ("101", "102"))
+    login_as(personas.building_lead.username)
+    page.goto("/supplies/delivery/mine/")
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("离线")
+
+    # when: nobody is home at 102 and the volunteer marks it 无法送达
+    row = page.locator(f'li.package[data-code="{d.packages["102"].handover_code}"]')
+    row.locator("summary").click()
+    row.locator("input[name=reason]").fill("家中无人")
+    row.get_by_role("button", name="登记").click()
+
+    # then: the page stays (no browser error page), says it needs the network, the reason still typed
+    expect(row.locator(".undelivered-error")).to_have_text("离线时不能登记未送达：请联网后再点登记")
+    expect(row.locator("input[name=reason]")).to_have_value("家中无人")
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+
+    # when: the network returns and the volunteer taps 登记 again
+    page.context.set_offline(False)
+    expect(page.locator("#net")).to_have_text("在线")
+    row.get_by_role("button", name="登记").click()
+
+    # then: the package is marked undelivered, in place
+    expect(row).to_have_attribute("data-status", "undelivered")
+    expect(row.locator(".package-status")).to_have_text("未送达")
+    package = Package.objects.get(pk=d.packages["102"].pk)
+    assert package.status == PackageStatus.UNDELIVERED and package.problem == "家中无人"
