@@ -23,7 +23,7 @@ import segno
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from linli.browser_tests.conftest import (
     ARTIFACTS,
@@ -476,6 +476,36 @@ def test_reload_without_network_opens_the_kept_page_and_keeps_scanning(
 
     # and when the network returns, the scan reaches the server
     page.context.set_offline(False)
+    guard.expect_queue(0)
+    assert GateScan.objects.filter(offline=True, household=gate.passes["201"].household).count() == 1
+
+
+def test_reload_while_the_server_fails_opens_the_kept_page_and_keeps_scanning(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: the page was opened once online, and its service worker has taken over
+    gate, guard = on_duty(page, login_as)
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+
+    # when: the phone keeps its network but the server fails (the proxy answers 502 to everything,
+    # the service worker's requests included) and the guard reloads the page
+    def bad_gateway(route: Route) -> None:
+        route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>")
+
+    page.context.route(re.compile(r"/(gate/checkpoints/\d+/|api/v1/.*)$"), bad_gateway)
+    page.reload()
+
+    # then: the kept page opens rather than the proxy's error, and a scan is decided and queued
+    expect(page.locator("#gate")).to_have_attribute("data-ready", "yes")
+    assert guard.scan("外出", "36.5", gate.passes["201"].number) == "allowed"
+    expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
+    guard.next()
+    guard.expect_queue(1)
+    assert not GateScan.objects.exists()
+
+    # and when the server is back, the page opens from it and the scan reaches it once
+    page.context.unroute_all()
+    page.reload()
     guard.expect_queue(0)
     assert GateScan.objects.filter(offline=True, household=gate.passes["201"].household).count() == 1
 

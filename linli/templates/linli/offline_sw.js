@@ -54,10 +54,12 @@ async function page(request) {
     );
   }
   // A gate's or a stairwell's network may hang rather than fail: after a few seconds, the kept page.
+  // A server in trouble (a 502 from the proxy, a 500) is no better than no network: the kept page,
+  // which records without it; its other answers (the login page, 404) are the server's word.
   const timeout = new Promise((resolve) => setTimeout(() => resolve(null), PAGE_TIMEOUT_MS));
   try {
     const first = await Promise.race([network, timeout]);
-    if (first) return first;
+    if (first && first.status < 500) return first;
   } catch (err) {
     // offline
   }
