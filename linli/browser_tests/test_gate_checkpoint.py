@@ -37,7 +37,8 @@ from linli.gate import passes, services
 from linli.gate.choices import HoldReason, Reason, RiskLevel, Verdict
 from linli.gate.models import Checkpoint, GateRules, GateScan, HouseholdPass, QuotaViolation
 from linli.gate.tests.conftest import worker_pass
-from linli.lib.testing import Personas, build_personas
+from linli.lib.testing import Personas, build_personas, make_id_number, make_phone
+from linli.registry import services as registry
 from linli.registry.models import Person
 
 pytestmark = pytest.mark.browser
@@ -630,3 +631,117 @@ def test_a_pass_before_its_first_day_is_not_yet_valid_offline_and_online(
     assert guard.scan("外出", "36.5", early.token) == "refused"
     expect(page.locator("#verdict-reason")).to_have_text(expected)
     expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
+
+
+# One scan as the guard makes it (direction, temperature, pass, 核验; then 继续扫码), done in the page so
+# that a shift of a hundred and more scans takes seconds; answers the verdict shown and how long the
+# page took to show it.
+SCAN_IN_PAGE = """
+async ([direction, temperature, credential]) => {
+  const started = performance.now();
+  document.querySelector(`input[name="direction"][value="${direction}"]`).click();
+  document.getElementById("temperature").value = temperature;
+  document.getElementById("credential").value = credential;
+  document.getElementById("check").click();
+  const verdict = document.getElementById("verdict");
+  const error = document.getElementById("form-error");
+  while (verdict.hidden && !error.textContent) await new Promise((resolve) => setTimeout(resolve, 2));
+  const shown = {
+    verdict: verdict.hidden ? "" : verdict.dataset.verdict,
+    reason: verdict.hidden ? error.textContent : verdict.dataset.reason,
+    source: verdict.dataset.source,
+    ms: performance.now() - started,
+  };
+  document.getElementById("verdict-close").click();
+  return shown;
+}
+"""
+
+
+def more_households(gate: Gate, count: int) -> list[HouseholdPass]:
+    """``count`` more households of 1号楼1单元 (rooms 300, 301, …), each with its householder's pass."""
+    unit = gate.personas.tree.units[f"{gate.personas.tree.b1.code}/1单元"]
+    issued = []
+    for i in range(count):
+        household = registry.household_create(unit=unit, room=str(300 + i))
+        person = registry.person_create(
+            household=household, name=f"住户{i}", id_number=make_id_number(), phone=make_phone(), relation="householder"
+        )
+        issued.append(services.pass_issue(household=household, members=[person]))
+    return issued
+
+
+def test_a_long_offline_shift_with_a_reload_loses_nothing_and_stores_each_scan_once(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: 东门 with 30 more households, one of whose passes was revoked; the guard's page is ready,
+    # its service worker in control, and the network drops for the shift
+    gate, guard = on_duty(page, login_as)
+    households = more_households(gate, 30)
+    revoked = households.pop()
+    services.pass_revoke(household_pass=revoked)
+    guard.open()  # the offline list with the new households
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+    guard.go_offline()
+    shift = (
+        [("out", "36.5", p.token) for p in households]  # each goes out once…
+        + [("out", "36.6", p.number) for p in households[:10]]  # …not twice in the quota's two days
+        + [("in", "37.6", p.token) for p in households[:5]]  # a fever at the gate
+        + [("in", "36.4", p.number) for p in households]  # everyone comes home
+        + [("out", "36.5", revoked.token), ("out", "36.5", gate.passes["102"].token)]  # revoked, sealed
+        + [("in", "36.5", p.token) for p in households[:20]]  # and is let back in after the errand
+    )
+    expected = (
+        ([("allowed", "ok")] * 29 + [("refused", "quota")] * 10 + [("refused", "fever")] * 5 + [("allowed", "ok")] * 29)
+        + [("refused", "revoked"), ("refused", "sealed")]
+        + [("allowed", "ok")] * 20
+    )
+
+    # when: the guard works the shift, and halfway the phone kills the tab and it is opened again
+    shown = []
+    for i, scan in enumerate(shift):
+        if i == 60:
+            page.reload()
+            expect(page.locator("#gate")).to_have_attribute("data-ready", "yes")
+            expect(page.locator("#net")).to_have_text("离线")
+            guard.expect_queue(60)
+        shown.append(page.evaluate(SCAN_IN_PAGE, list(scan)))
+
+    # then: every scan was decided on the phone, as the rules say, and every one waits to be sent
+    assert [(s["verdict"], s["reason"]) for s in shown] == expected
+    assert {s["source"] for s in shown} == {"local"}
+    guard.expect_queue(len(shift))
+    assert not GateScan.objects.exists()
+    # the page does not slow down as the queue grows (a few ms a scan here; a generous bound for CI)
+    late = sorted(s["ms"] for s in shown[-20:])
+    assert late[len(late) // 2] < 1000
+
+    # when: the network returns, but the connection drops after the server stored the batch and before
+    # the page heard its answer
+    dropped = []
+
+    def drop_the_answer(route: Route) -> None:
+        body = route.request.post_data_json
+        dropped.append(len(body["scans"]) if body else 0)
+        route.fetch()  # the server stores the scans…
+        route.abort("connectionreset")  # …and the answer is lost
+
+    page.route("**/sync", drop_the_answer, times=1)
+    # (the page asks for a fresh offline list once that sync has failed)
+    with page.expect_request(lambda request: request.url.endswith("/bundle")):
+        page.context.set_offline(False)
+    assert dropped == [len(shift)]
+    assert GateScan.objects.count() == len(shift)
+    guard.expect_queue(len(shift))  # nothing acknowledged, nothing dropped from the queue
+
+    # and the network flaps, the page sends the queue again
+    page.context.set_offline(True)
+    page.context.set_offline(False)
+
+    # then: the queue drains, and the database has every scan exactly once, as the phone decided it
+    guard.expect_queue(0)
+    offline = GateScan.objects.filter(offline=True, checkpoint=gate.checkpoint, guard=gate.personas.gate_guard)
+    assert offline.count() == GateScan.objects.count() == len(shift)
+    assert sorted(offline.values_list("verdict", "reason")) == sorted(expected)
+    assert offline.filter(direction="out", verdict=Verdict.ALLOWED).count() == 29
+    assert not QuotaViolation.objects.exists()
