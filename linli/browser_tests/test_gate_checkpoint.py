@@ -37,7 +37,7 @@ from linli.gate import passes, services
 from linli.gate.choices import HoldReason, Reason, RiskLevel, Verdict
 from linli.gate.models import Checkpoint, GateRules, GateScan, HouseholdPass, QuotaViolation
 from linli.gate.tests.conftest import worker_pass
-from linli.lib.testing import Personas, build_personas, make_id_number, make_phone
+from linli.lib.testing import PASSWORD, Personas, build_personas, make_id_number, make_phone
 from linli.registry import services as registry
 from linli.registry.models import Person
 
@@ -508,6 +508,34 @@ def test_reload_while_the_server_fails_opens_the_kept_page_and_keeps_scanning(
     page.context.unroute_all()
     page.reload()
     guard.expect_queue(0)
+    assert GateScan.objects.filter(offline=True, household=gate.passes["201"].household).count() == 1
+
+
+def test_a_guard_whose_sign_in_expired_offline_logs_in_again_from_the_page_and_the_queue_drains(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: a scan queued offline, and the guard's sign-in expired meanwhile (the session is gone)
+    gate, guard = on_duty(page, login_as)
+    guard.go_offline()
+    assert guard.scan("外出", "36.5", gate.passes["201"].number) == "allowed"
+    guard.next()
+    guard.expect_queue(1)
+    page.context.clear_cookies()
+
+    # when: the network returns
+    page.context.set_offline(False)
+
+    # then: the page says so and keeps the scan; the installed app has no address bar, so the way to
+    # the login page is on the page itself, and it leads back here
+    expect(page.locator("#notice")).to_contain_text("登录已失效")
+    guard.expect_queue(1)
+    page.get_by_role("link", name="重新登录").click()
+    page.get_by_label("用户名").fill(gate.personas.gate_guard.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/gate/checkpoints/{gate.checkpoint.pk}/$"))
+    guard.expect_queue(0)
+    expect(page.locator("#relogin")).to_be_hidden()
     assert GateScan.objects.filter(offline=True, household=gate.passes["201"].household).count() == 1
 
 

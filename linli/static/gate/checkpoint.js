@@ -426,6 +426,7 @@ function render() {
   if (rejectedCount) notices.push(fill(S.rejected, { n: rejectedCount }));
   $("notice").textContent = notices.join(" ");
   $("notice").hidden = !notices.length;
+  $("relogin").hidden = !authLost; // an installed app has no address bar to reach the login page
 }
 
 // --- camera and photo ---------------------------------------------------------------------------

@@ -258,6 +258,7 @@ function render() {
   }
   $("notice").textContent = notices.join(" ");
   $("notice").hidden = !notices.length;
+  $("relogin").hidden = !authLost; // an installed app has no address bar to reach the login page
 }
 
 // --- camera, photo of a label, photo of the door ----------------------------------------------------
