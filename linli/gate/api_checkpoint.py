@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime
-import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Mapping
 from decimal import Decimal
-from functools import wraps
 from typing import Any, Literal
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -187,14 +185,18 @@ def _scan_response(result: services.ScanResult) -> HttpResponse:
     return HttpResponse(_encode_json(_scan_out(result)).encode(), headers={"Content-Type": JSON_UTF8})
 
 
-def _stored_online(request: HttpRequest, checkpoint_id: Any) -> HttpResponse | None:
-    """The answer to a bearer-token scan that the fast path stores; None for anything else.
+def hot_scan(request: HttpRequest, params: Mapping[str, Any]) -> HttpResponse | None:
+    """The answer to a bearer-token scan that the fast path stores; None for anything else. Before
+    Django's handler (the hot route of ``linli.wsgi``), else before ninja's parsing (around the
+    operation: ``hotroutes.answered_first``).
 
     What ninja's operation does before the view (the bearer header, the path parameter, ``ScanIn``
     from the JSON body), done here only for a request that passes all three as they are: a header
     that is not a bearer token (the session), a checkpoint id that is not plain digits, a body that
-    is not a JSON object or does not validate — None, and ninja answers as ever (401, 422, …).
+    is not a JSON object or does not validate — None, and ninja answers as ever (401, 422, …); a
+    refusal by the fast path wrote nothing, and the view asks again and refuses.
     """
+    checkpoint_id = params.get("checkpoint_id")
     if not (isinstance(checkpoint_id, str) and checkpoint_id.isascii() and checkpoint_id.isdigit()):
         return None
     if len(checkpoint_id) > 18:  # beyond bigint: ninja's path
@@ -210,34 +212,13 @@ def _stored_online(request: HttpRequest, checkpoint_id: Any) -> HttpResponse | N
     return None if result is None else _scan_response(result)
 
 
-def stored_online_first(run: Callable[..., Any]) -> Callable[..., Any]:
-    """Around ninja's run of the scan operation: a QR scan by bearer token that the fast path stores
-    is answered without ninja's request parsing (its parameter models, ~0.1 ms a scan); anything
-    else — other credentials, refusals, the session, malformed requests — runs through ninja and the
-    view as before (a refusal by the fast path wrote nothing; the view asks again and refuses)."""
-
-    @wraps(run)
-    def first(request: HttpRequest, **kwargs: Any) -> Any:
-        if request.META.get(hotroutes.DECLINED):  # the hot route tried it already
-            return run(request, **kwargs)
-        answer = _stored_online(request, kwargs.get("checkpoint_id"))
-        return answer if answer is not None else run(request, **kwargs)
-
-    return first
-
-
-def hot_scan(request: HttpRequest, match: re.Match[str]) -> HttpResponse | None:
-    """The scan's hot route (``linli.wsgi``): :func:`_stored_online` before Django's handler."""
-    return _stored_online(request, match["checkpoint_id"])
-
-
 @router.post(
     "/checkpoints/{checkpoint_id}/scan",
     response={200: ScanOut, 400: ErrorOut},
     summary="扫码（在线）",
     auth=DEFERRED_AUTH,
 )
-@decorate_view(stored_online_first)
+@decorate_view(hotroutes.answered_first(hot_scan))
 def checkpoint_scan(request: HttpRequest, checkpoint_id: int, payload: ScanIn) -> Any:
     """A household's QR pass on PostgreSQL takes the fast path (token, scope, decision and write in
     one round trip: docs/gate.md, "The scan path"); anything else, and every refusal of the caller,

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import wraps
 from typing import Any, cast
 
 from django.core import signals
@@ -39,8 +40,9 @@ from django.middleware.locale import LocaleMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import set_script_prefix
 
-# A route's function: the request and the path's match → the answer, or None (Django answers).
-Answer = Callable[[HttpRequest, "re.Match[str]"], HttpResponse | None]
+# A route's function: the request and the path's parameters (the pattern's named groups, or the URL's
+# keyword arguments under Django) → the answer, or None (Django and ninja answer).
+Answer = Callable[[HttpRequest, Mapping[str, Any]], HttpResponse | None]
 # Set on a request a hot route saw and left to Django: the view need not try its fast path again.
 DECLINED = "linli.hot_route_declined"
 
@@ -84,7 +86,7 @@ class HotRoutes:
             return self._decline(request)  # Django answers 400 / 403
         self.locale.process_request(request)
         try:
-            response = answer(request, match)
+            response = answer(request, match.groupdict())
         except Exception as exc:  # noqa: BLE001 — what Django's handler does with an exception in a view
             response = cast(HttpResponse, response_for_exception(request, exc))
         if response is None:
@@ -111,3 +113,22 @@ class HotRoutes:
         ]
         start_response(f"{response.status_code} {response.reason_phrase}", headers)
         return response
+
+
+def answered_first(answer: Answer) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """For ninja's ``decorate_view`` around a hot route's operation: the same answer for a request
+    that did not come through the hot route (Django's test client, another server), before ninja
+    parses it; a request the hot route tried and declined goes straight to ninja."""
+
+    def around(run: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(run)
+        def first(request: HttpRequest, **kwargs: Any) -> Any:
+            if not request.META.get(DECLINED):
+                response = answer(request, kwargs)
+                if response is not None:
+                    return response
+            return run(request, **kwargs)
+
+        return first
+
+    return around

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
-from collections.abc import Callable
-from functools import wraps
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -191,10 +189,11 @@ def _readable_orders(request: HttpRequest) -> Any:
     return selectors.orders_for(user).select_related("household__building", "household__unit").prefetch_related(lines)
 
 
-def _placed_at_once(request: HttpRequest) -> HttpResponse | None:
+def hot_order(request: HttpRequest, params: Mapping[str, Any]) -> HttpResponse | None:
     """The rush path's answer to a resident's order by bearer token (201, or 409 for a household's
-    second order), before ninja parses the request (its parameter models and auth, ~0.08 ms an
-    order); None when the statement did not answer or the request is not plain — ninja then runs the
+    second order), before Django's handler (the hot route of ``linli.wsgi``), else before ninja
+    parses the request (its parameter models and auth, ~0.08 ms an order: ``hotroutes.answered_first``);
+    None when the statement did not answer or the request is not plain — ninja then runs the
     operation as ever and answers (401, 422, or the general path: ``order_submit`` runs with a bearer
     token only after the statement was tried here, on the body ninja parses the same way)."""
     pending = bearer_token(request)
@@ -211,31 +210,13 @@ def _placed_at_once(request: HttpRequest) -> HttpResponse | None:
     return HttpResponse(placed[1], status=placed[0], content_type=JSON_UTF8, charset="utf-8")
 
 
-def placed_at_once_first(run: Callable[..., Any]) -> Callable[..., Any]:
-    """Around ninja's run of the order operation: see :func:`_placed_at_once`."""
-
-    @wraps(run)
-    def first(request: HttpRequest, **kwargs: Any) -> Any:
-        if request.META.get(hotroutes.DECLINED):  # the hot route tried it already
-            return run(request, **kwargs)
-        answer = _placed_at_once(request)
-        return answer if answer is not None else run(request, **kwargs)
-
-    return first
-
-
-def hot_order(request: HttpRequest, match: re.Match[str]) -> HttpResponse | None:
-    """The order's hot route (``linli.wsgi``): :func:`_placed_at_once` before Django's handler."""
-    return _placed_at_once(request)
-
-
 @router.post(
     "/orders",
     response={201: PlacedOut, 200: PlacedOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="下单（需 Idempotency-Key 请求头）",
     auth=DEFERRED_AUTH,
 )
-@decorate_view(placed_at_once_first)
+@decorate_view(hotroutes.answered_first(hot_order))
 def order_submit(request: HttpRequest, payload: OrderIn) -> HttpResponse:
     """Place an order once per key. Replays answer 200 with the first order (or the first refusal)."""
     auth = getattr(request, "auth", None)  # set by ninja

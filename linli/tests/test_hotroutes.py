@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -108,8 +108,8 @@ def test_the_hot_routes_are_the_scan_and_the_order_of_the_urlconf() -> None:
 def test_only_the_routes_method_and_path_reach_the_answer() -> None:
     seen: list[str] = []
 
-    def answer(request: HttpRequest, match: re.Match[str]) -> HttpResponse:
-        seen.append(match["n"])
+    def answer(request: HttpRequest, params: Mapping[str, Any]) -> HttpResponse:
+        seen.append(params["n"])
         return HttpResponse("hot")
 
     app = HotRoutes(wsgi.django_application, [("POST", r"/hot/(?P<n>[0-9]+)", answer)])
@@ -121,7 +121,7 @@ def test_only_the_routes_method_and_path_reach_the_answer() -> None:
 
 @pytest.mark.django_db
 def test_an_exception_in_an_answer_is_djangos_500_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
-    def answer(request: HttpRequest, match: re.Match[str]) -> HttpResponse:
+    def answer(request: HttpRequest, params: Mapping[str, Any]) -> HttpResponse:
         raise RuntimeError("boom")
 
     app = HotRoutes(wsgi.django_application, [("POST", r"/hot", answer)])
@@ -134,7 +134,7 @@ def test_an_exception_in_an_answer_is_djangos_500_and_is_logged(caplog: pytest.L
 
 @pytest.mark.django_db
 def test_a_host_or_scheme_django_refuses_is_refused_as_django_refuses(settings: Any) -> None:
-    def answer(request: HttpRequest, match: re.Match[str]) -> HttpResponse:
+    def answer(request: HttpRequest, params: Mapping[str, Any]) -> HttpResponse:
         raise AssertionError("Django answers this request")
 
     route = ("POST", r"/api/v1/supplies/orders", answer)
