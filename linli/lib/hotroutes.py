@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import wraps
 from typing import Any, cast
 
+from django.conf import settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core import signals
 from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.core.handlers.exception import response_for_exception
@@ -39,12 +41,26 @@ from django.middleware.common import CommonMiddleware
 from django.middleware.locale import LocaleMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import set_script_prefix
+from django.utils import translation
 
 # A route's function: the request and the path's parameters (the pattern's named groups, or the URL's
 # keyword arguments under Django) → the answer, or None (Django and ninja answer).
 Answer = Callable[[HttpRequest, Mapping[str, Any]], HttpResponse | None]
 # Set on a request a hot route saw and left to Django: the view need not try its fast path again.
 DECLINED = "linli.hot_route_declined"
+
+
+REMEMBERED = 256  # entries per memo before it starts afresh
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= REMEMBERED:
+        memo.clear()
+    memo[key] = value
+
+
+def _language_prefixes_used() -> bool:
+    return bool(is_language_prefix_patterns_used(settings.ROOT_URLCONF)[0])
 
 
 def _never(request: HttpRequest) -> HttpResponse:  # the middleware's get_response: not called here
@@ -61,6 +77,10 @@ class HotRoutes:
         self.security = SecurityMiddleware(_never)
         self.locale = LocaleMiddleware(_never)
         self.xframe = XFrameOptionsMiddleware(_never)
+        # Accept-Language header → language; (status, headers, language, https) → headers the
+        # response middleware adds (both bounded: the headers come from the network).
+        self.languages: dict[str, str] = {}
+        self.added_headers: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -84,17 +104,57 @@ class HotRoutes:
                 return self._decline(request)  # a redirect: Django answers it
         except (DisallowedHost, PermissionDenied):
             return self._decline(request)  # Django answers 400 / 403
-        self.locale.process_request(request)
+        self._activate_language(request)
         try:
             response = answer(request, match.groupdict())
         except Exception as exc:  # noqa: BLE001 — what Django's handler does with an exception in a view
             response = cast(HttpResponse, response_for_exception(request, exc))
         if response is None:
             return self._decline(request)
+        answered = self._process_response(request, response)
+        cast(Any, answered)._resource_closers.append(request.close)  # as WSGIHandler does
+        return answered
+
+    def _activate_language(self, request: WSGIRequest) -> None:
+        """``LocaleMiddleware.process_request``: the language from the cookie or Accept-Language,
+        activated. Without a cookie the language depends on the Accept-Language header alone (no
+        language prefixes in linli's URLs): remembered per header value."""
+        accept = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
+        cookies = bool(request.META.get("HTTP_COOKIE"))
+        language = None if cookies else self.languages.get(accept)
+        if language is None:
+            self.locale.process_request(request)
+            if not cookies and not _language_prefixes_used():
+                _remember(self.languages, accept, request.LANGUAGE_CODE)  # type: ignore[attr-defined]
+            return
+        translation.activate(language)
+        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+
+    def _process_response(self, request: WSGIRequest, response: HttpResponseBase) -> HttpResponseBase:
+        """The four middlewares' ``process_response``, Django's reverse order. What they add to an
+        answer depends only on its status and headers, the active language and the scheme (not on
+        the body, but the Content-Length they set): the headers they added are remembered per those
+        and added again without running them, for answers without cookies, not streamed, not 404."""
+        key = None
+        if not (response.streaming or response.cookies or response.status_code == 404):
+            key = (response.status_code, tuple(response.items()), translation.get_language(), request.is_secure())
+            added = self.added_headers.get(key)
+            if added is not None:
+                for name, value in added:
+                    response.headers[name] = value
+                if not response.has_header("Content-Length"):
+                    response.headers["Content-Length"] = str(len(response.content))  # type: ignore[attr-defined]
+                return response
         answered: Any = response  # the middleware's stubs disagree on HttpResponse and HttpResponseBase
-        for middleware in (self.xframe, self.common, self.locale, self.security):  # Django's reverse order
+        for middleware in (self.xframe, self.common, self.locale, self.security):
             answered = middleware.process_response(request, answered)
-        answered._resource_closers.append(request.close)  # as WSGIHandler does
+        if key is not None and answered is response and not response.cookies:
+            before = dict(key[1])
+            _remember(
+                self.added_headers,
+                key,
+                tuple((n, v) for n, v in response.items() if n != "Content-Length" and before.get(n) != v),
+            )
         return cast(HttpResponseBase, answered)
 
     @staticmethod

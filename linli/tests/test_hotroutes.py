@@ -46,10 +46,14 @@ def keep_the_connection() -> Iterator[None]:
     request_finished.connect(close_old_connections)
 
 
-def call(app: Callable[..., Any], path: str, body: Any = None, *, method: str = "POST", **headers: str) -> Answered:
+def call(
+    app: Callable[..., Any], path: str, body: Any = None, *, method: str = "POST", secure: bool = False, **headers: Any
+) -> Answered:
     """``app``'s WSGI answer to a request: status line, headers (sorted), body."""
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    request = RequestFactory().generic(method, path, data, content_type="application/json", headers=headers)
+    request = RequestFactory().generic(
+        method, path, data, content_type="application/json", secure=secure, headers=headers
+    )
     seen: dict[str, Any] = {}
 
     def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> None:
@@ -117,6 +121,41 @@ def test_only_the_routes_method_and_path_reach_the_answer() -> None:
     assert call(app, "/hot/7", method="PUT")[0].startswith("404")
     assert call(app, "/hot/7/")[0].startswith("404")
     assert seen == ["7"]
+
+
+def test_remembered_language_and_headers_are_what_django_s_middleware_gives(settings: Any) -> None:
+    """The language per Accept-Language and the headers the middleware add are remembered after the
+    first answer: every later answer has what a first answer (nothing remembered) has."""
+    settings.SECURE_HSTS_SECONDS = 3600  # the middleware read their settings when they are made
+
+    def answer(request: HttpRequest, params: Mapping[str, Any]) -> HttpResponse:
+        return HttpResponse(
+            f'{{"language": "{request.LANGUAGE_CODE}"}}'.encode(),  # type: ignore[attr-defined]
+            status=int(params["status"]),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+
+    def fresh() -> HotRoutes:
+        return HotRoutes(WSGIHandler(), [("POST", r"/hot/(?P<status>[0-9]+)", answer)])
+
+    kept = fresh()
+    asked = [
+        ("/hot/200", {}, False, "zh-hans"),
+        ("/hot/200", {"Accept-Language": "en"}, False, "en"),
+        ("/hot/201", {"Accept-Language": "en"}, False, "en"),
+        ("/hot/200", {"Accept-Language": "en-GB,en;q=0.8"}, False, "en"),
+        ("/hot/200", {"Cookie": "django_language=en"}, False, "en"),
+        ("/hot/200", {"Cookie": "django_language=en", "Accept-Language": "zh-CN"}, False, "en"),
+        ("/hot/200", {"Accept-Language": "zh-CN"}, True, "zh-hans"),
+        ("/hot/409", {}, True, "zh-hans"),
+    ]
+    for path, headers, secure, language in asked * 2:
+        answers = [call(app, path, {}, secure=secure, **headers) for app in (kept, fresh())]
+        assert answers[0] == answers[1], (path, headers, secure)
+        assert ("Content-Language", language) in answers[0][1]
+        assert f'"language": "{language}"'.encode() in answers[0][2]
+        assert ("Strict-Transport-Security", "max-age=3600") in answers[0][1] if secure else True
+    assert kept.languages and kept.added_headers
 
 
 @pytest.mark.django_db
