@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from django.http import HttpRequest, HttpResponse
@@ -46,14 +46,16 @@ def keep_the_connection() -> Iterator[None]:
     request_finished.connect(close_old_connections)
 
 
-def call(
-    app: Callable[..., Any], path: str, body: Any = None, *, method: str = "POST", secure: bool = False, **headers: Any
-) -> Answered:
+def call(app: Callable[..., Any], path: str, body: Any = None, *, method: str = "POST", **headers: str) -> Answered:
     """``app``'s WSGI answer to a request: status line, headers (sorted), body."""
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    request = RequestFactory().generic(
-        method, path, data, content_type="application/json", secure=secure, headers=headers
+    return answer_of(
+        app, RequestFactory().generic(method, path, data, content_type="application/json", headers=headers)
     )
+
+
+def answer_of(app: Callable[..., Any], request: WSGIRequest) -> Answered:
+    """``app``'s WSGI answer to a request of Django's ``RequestFactory``."""
     seen: dict[str, Any] = {}
 
     def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> None:
@@ -150,7 +152,12 @@ def test_remembered_language_and_headers_are_what_django_s_middleware_gives(sett
         ("/hot/409", {}, True, "zh-hans"),
     ]
     for path, headers, secure, language in asked * 2:
-        answers = [call(app, path, {}, secure=secure, **headers) for app in (kept, fresh())]
+        answers = [
+            answer_of(
+                app, RequestFactory().post(path, "{}", content_type="application/json", secure=secure, headers=headers)
+            )
+            for app in (kept, fresh())
+        ]
         assert answers[0] == answers[1], (path, headers, secure)
         assert ("Content-Language", language) in answers[0][1]
         assert f'"language": "{language}"'.encode() in answers[0][2]
