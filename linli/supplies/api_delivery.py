@@ -322,6 +322,10 @@ class HandoverSyncIn(Schema):
 class HandoverSyncResultOut(Schema):
     uuid: uuid.UUID
     status: Literal["stored", "already", "refused"]
+    code: str = Field(
+        description="already / handed_over / left_at_door；拒收：invalid / not_found / other_run / returned / "
+        "contactless（其他原因为空，见 detail）"
+    )
     detail: str
     package_id: int | None
     duplicate: bool

@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
@@ -49,6 +50,33 @@ ON_THE_WAY = frozenset({PackageStatus.PACKED, PackageStatus.OUT})
 OPEN_STATES = ON_THE_WAY | {PackageStatus.UNDELIVERED}
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_SYNC_BATCH = 500
+
+# What a hand-over answers, by code: rendered in the caller's language when answered, so an answer
+# given again (an offline sync replayed) is in the language of the one asking now, not of the first.
+HANDOVER_TEXTS = {
+    # refusals
+    "invalid": gettext_lazy("请扫描包裹标签上的二维码，或输入交接码"),
+    "not_found": gettext_lazy("未找到该交接码的包裹，或不属于您负责的范围"),
+    "other_run": gettext_lazy("该包裹不在您的配送任务中，请交给负责的志愿者"),
+    "returned": gettext_lazy("该包裹已退回商超，不能再交付"),
+    "contactless": gettext_lazy("封控户的包裹只能无接触放门口"),
+    # answers
+    "already": gettext_lazy("已交付（%(time)s），无需重复扫码"),
+    "left_at_door": gettext_lazy("已无接触放门口：%(address)s"),
+    "handed_over": gettext_lazy("交付成功：%(address)s"),
+}
+
+
+def handover_text(code: str, params: dict[str, Any] | None = None, fallback: str = "") -> str:
+    """The text of a hand-over answer's ``code`` in the active language (``fallback`` for another code)."""
+    text = HANDOVER_TEXTS.get(code)
+    if text is None:
+        return fallback
+    return str(text) % params if params else str(text)
+
+
+def _refuse(code: str) -> ValidationError:
+    return ValidationError(handover_text(code), code=code)
 
 
 def _actor(actor: Any) -> Any:
@@ -280,21 +308,21 @@ def find_for_handover(code: str, actor: Any, *, lock: bool = False) -> Package:
     """The package with ``code`` that ``actor`` may hand over; a refusal says why without leaking others."""
     code = parse_code(code)
     if not code:
-        raise ValidationError(_("请扫描包裹标签上的二维码，或输入交接码"), code="invalid")
+        raise _refuse("invalid")
     packages = Package.objects.select_related("run", "household__building", "household__unit")
     if lock:
         packages = packages.select_for_update(of=("self",))
     package = packages.filter(handover_code=code).first()
     if package is None:
-        raise ValidationError(_("未找到该交接码的包裹，或不属于您负责的范围"), code="not_found")
+        raise _refuse("not_found")
     if _may_carry(package, actor):
         return package
     on_my_run = package.run_id is not None and package.run is not None and package.run.volunteer_id == actor.pk
     if not on_my_run and not scope.can_see(package, actor):
         runs = DeliveryRun.objects.filter(volunteer_id=actor.pk, window_id=package.window_id)
         if not runs.exists():
-            raise ValidationError(_("未找到该交接码的包裹，或不属于您负责的范围"), code="not_found")
-    raise ValidationError(_("该包裹不在您的配送任务中，请交给负责的志愿者"), code="other_run")
+            raise _refuse("not_found")
+    raise _refuse("other_run")
 
 
 @dataclass(frozen=True)
@@ -303,16 +331,22 @@ class HandoverResult:
     duplicate: bool  # already delivered before this scan: nothing was written
 
     @property
-    def message(self) -> str:
+    def code(self) -> str:
+        """``already``, ``left_at_door`` or ``handed_over``: the key of :attr:`message` in ``HANDOVER_TEXTS``."""
         if self.duplicate:
-            return _("已交付（%(time)s），无需重复扫码") % {
-                "time": timezone.localtime(self.package.handed_over_at).strftime("%m-%d %H:%M")
-                if self.package.handed_over_at
-                else ""
-            }
-        if self.package.status == PackageStatus.LEFT_AT_DOOR:
-            return _("已无接触放门口：%(address)s") % {"address": self.package.household.address}
-        return _("交付成功：%(address)s") % {"address": self.package.household.address}
+            return "already"
+        return "left_at_door" if self.package.status == PackageStatus.LEFT_AT_DOOR else "handed_over"
+
+    @property
+    def params(self) -> dict[str, str]:
+        if self.duplicate:
+            at = self.package.handed_over_at
+            return {"time": timezone.localtime(at).strftime("%m-%d %H:%M") if at else ""}
+        return {"address": self.package.household.address}
+
+    @property
+    def message(self) -> str:
+        return handover_text(self.code, self.params)
 
 
 def _check_photo(photo: UploadedFile | None) -> None:
@@ -348,9 +382,9 @@ def handover_scan(
                 package.save(update_fields=["photo"])
             return HandoverResult(package, True)
         if package.status == PackageStatus.RETURNED:
-            raise ValidationError(_("该包裹已退回商超，不能再交付"), code="returned")
+            raise _refuse("returned")
         if package.contactless and contactless is False:
-            raise ValidationError(_("封控户的包裹只能无接触放门口"), code="contactless")
+            raise _refuse("contactless")
         left = package.contactless if contactless is None else contactless
         previous = package.status
         package.status = PackageStatus.LEFT_AT_DOOR if left else PackageStatus.HANDED_OVER
@@ -392,12 +426,36 @@ class SyncItem:
     contactless: bool | None = None
 
 
+def _refusal_code(exc: ValidationError) -> str:
+    """The code of a refusal made of one known hand-over text, else "" (its text is kept as it is)."""
+    errors = [] if hasattr(exc, "error_dict") else exc.error_list
+    if len(errors) == 1 and errors[0].code in HANDOVER_TEXTS:
+        return str(errors[0].code)
+    return ""
+
+
+def _sync_answer(answer: dict[str, Any], *, duplicate: bool) -> dict[str, Any]:
+    """A stored sync answer as given now: its text rendered from its code in the active language (an
+    answer stored before codes were kept, or with a text of no known code, keeps its text)."""
+    code = answer.get("code") or ""
+    return {
+        "uuid": answer["uuid"],
+        "status": answer["status"],
+        "code": code,
+        "detail": handover_text(code, answer.get("params"), fallback=answer.get("detail", "")),
+        "package_id": answer.get("package_id"),
+        "duplicate": duplicate,
+    }
+
+
 def handovers_sync(
     items: Sequence[SyncItem], *, actor: Any, now: datetime.datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Offline hand-overs, in order. Each answer is ``{"uuid", "status", "detail", "package_id"}`` with
-    status ``stored`` (delivered now), ``already`` (delivered before), ``refused`` (with the reason), and
-    a uuid answered before gets its first answer again (``duplicate`` true): one write per uuid."""
+    """Offline hand-overs, in order. Each answer is ``{"uuid", "status", "code", "detail", "package_id"}``
+    with status ``stored`` (delivered now), ``already`` (delivered before), ``refused`` (with the reason,
+    ``code`` one of ``HANDOVER_TEXTS``' refusals or "" for another), and a uuid answered before gets its
+    first answer again (``duplicate`` true): one write per uuid. What is kept is the code and its values,
+    not the text: a replay is answered in the language of the one asking now."""
     if len(items) > MAX_SYNC_BATCH:
         raise ValidationError(_("一次最多同步 %(n)d 条") % {"n": MAX_SYNC_BATCH})
     now = _now(now)
@@ -406,13 +464,15 @@ def handovers_sync(
         key = f"handover:{item.uuid}"
         earlier = IdempotencyKey.objects.filter(user_id=actor.pk, key=key).first()
         if earlier is not None:
-            answers.append({**earlier.response, "duplicate": True})
+            answers.append(_sync_answer(earlier.response, duplicate=True))
             continue
         try:
             result = handover_scan(item.code, actor=actor, contactless=item.contactless, now=now, at=item.device_time)
             answer: dict[str, Any] = {
                 "uuid": str(item.uuid),
                 "status": "already" if result.duplicate else "stored",
+                "code": result.code,
+                "params": result.params,
                 "detail": result.message,
                 "package_id": result.package.pk,
             }
@@ -420,6 +480,7 @@ def handovers_sync(
             answer = {
                 "uuid": str(item.uuid),
                 "status": "refused",
+                "code": _refusal_code(exc),
                 "detail": "；".join(exc.messages),
                 "package_id": None,
             }
@@ -430,7 +491,7 @@ def handovers_sync(
                 )
         except IntegrityError:
             pass  # the same uuid synced twice at once: the first answer stands
-        answers.append({**answer, "duplicate": False})
+        answers.append(_sync_answer(answer, duplicate=False))
     return answers
 
 

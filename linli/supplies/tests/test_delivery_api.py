@@ -194,3 +194,33 @@ def test_door_photo_is_attached_after_a_contactless_handover(personas: Personas)
     assert Package.objects.get(pk=d.packages["101"].pk).photo.name.endswith(".jpg")
     other = SimpleUploadedFile("door.jpg", b"\xff\xd8\xff\xe0jpeg", content_type="image/jpeg")
     assert as_(personas.outsider).post(f"{API}/handover/photo", {"code": code, "photo": other}).status_code == 422
+
+
+def test_a_sync_answer_given_again_is_in_the_language_of_the_one_asking_again(personas: Personas) -> None:
+    # given: the building lead's offline queue synced in Chinese: one bag stored, one unknown code refused
+    from linli.supplies.services.delivery import run_create
+
+    d = aggregated(personas, keys=("101", "102"))
+    run_create(window=d.window, drop_off=d.point, volunteer=personas.building_lead, actor=personas.grid_worker)
+    lead = as_(personas.building_lead)
+    at = timezone.now().isoformat()
+    items = [
+        {"uuid": str(uuid.uuid4()), "code": d.packages["101"].handover_code, "device_time": at},
+        {"uuid": str(uuid.uuid4()), "code": "NOSUCHCODE", "device_time": at},
+    ]
+    first = post(lead, "/handovers/sync", {"handovers": items}).json()["results"]
+    assert [r["detail"] for r in first] == ["交付成功：1号楼1单元101", "未找到该交接码的包裹，或不属于您负责的范围"]
+
+    # when: the answer was lost, and the volunteer, now reading the page in English, syncs again
+    again = lead.post(
+        f"{API}/handovers/sync", {"handovers": items}, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    ).json()["results"]
+
+    # then: the same answers, given in English
+    assert [(r["status"], r["duplicate"]) for r in again] == [("stored", True), ("refused", True)]
+    assert [r["detail"] for r in again] == [
+        "Handed over: 1号楼1单元101",
+        "No package found with this handover code, or it is outside your area of responsibility",
+    ]
+    # and each answer names its reason by code too, for a page to say it in its own language
+    assert [r["code"] for r in first] == [r["code"] for r in again] == ["handed_over", "not_found"]
