@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from typing import Any, Literal
+from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
@@ -361,6 +362,9 @@ def handovers_sync(request: HttpRequest, payload: HandoverSyncIn) -> Any:
 
 class PackageUndeliveredIn(Schema):
     reason: str = Field(max_length=200)
+    uuid: UUID | None = Field(
+        default=None, description="客户端生成的 uuid：同一 uuid 重发只登记一次，返回包裹当前状态（离线补发）"
+    )
 
 
 class PackageResolveIn(Schema):
@@ -384,7 +388,12 @@ def package_undelivered(request: HttpRequest, package_id: int, payload: PackageU
     user = require(request, DELIVERY_ROLES)
     package = _package_for(user, package_id, edit=True)
     try:
-        package = delivery.package_undelivered(package, reason=payload.reason, actor=user)
+        if payload.uuid is None:
+            package = delivery.package_undelivered(package, reason=payload.reason, actor=user)
+        else:
+            package = delivery.package_undelivered_once(
+                package, reason=payload.reason, actor=user, client_uuid=payload.uuid
+            )
     except ValidationError as exc:
         return invalid(exc)
     return package_out(_package_for(user, package.pk, edit=False))

@@ -303,7 +303,11 @@ def _page_strings() -> dict[str, str]:
         "photo_refused": _("一张门口照片未被接收：{detail}"),
         "delivered": _("已交付"),
         "pending_row": _("待同步"),
-        "undelivered_offline": _("离线时不能登记未送达：请联网后再点登记"),
+        "undelivered_reason": _("请填写未送达原因"),
+        "undelivered_queued": _("离线已记录无法送达：{address}，联网后自动上传"),
+        "undelivered_pending_row": _("未送达，待同步"),
+        "undelivered_not_kept": _("手机存储已满，无法送达未能记录：请联网后再点登记"),
+        "rejected_row": _("被服务器拒收，请核对"),
     }
 
 

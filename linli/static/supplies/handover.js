@@ -3,6 +3,8 @@
 // IndexedDB with a uuid and the phone's time and synced later to /api/v1/supplies/handovers/sync,
 // which answers each uuid once — so a scan sent twice is never recorded twice. A door photo taken
 // without network is kept in IndexedDB too and uploaded once its package's hand-over is recorded.
+// 无法送达 (a bag that cannot be delivered, with its reason) goes into the same journal when it cannot
+// be sent (kind "undelivered", its own uuid, which the server records once) and is sent in its turn.
 
 import * as store from "./handover_store.js";
 import * as camera from "../linli/qrcamera.js";
@@ -183,31 +185,69 @@ function wire(entry) {
   return { uuid: entry.uuid, code: entry.code, device_time: entry.device_time, contactless: entry.contactless };
 }
 
+const isUndelivered = (entry) => entry.kind === "undelivered";
+
+function undeliveredUrl(packageId) {
+  return config.urls.undelivered.replace("{id}", String(packageId));
+}
+
+/** Send hand-overs in one batch; false when the server did not answer them (logged out, in trouble). */
+async function sendHandovers(batch) {
+  const result = await call(config.urls.sync, { json: { handovers: batch.map(wire) }, timeoutMs: SYNC_TIMEOUT_MS });
+  if (result.status !== 200 || !result.data) return false;
+  const answers = new Map(result.data.results.map((r) => [r.uuid, r]));
+  const answered = [];
+  const refused = [];
+  for (const entry of batch) {
+    const answer = answers.get(entry.uuid);
+    if (!answer) continue;
+    if (answer.status === "refused") {
+      refused.push({ ...entry, status: "rejected", rejection: answer.detail });
+    } else {
+      answered.push(entry.uuid);
+      markRow(entry.code, "synced", S.delivered);
+    }
+  }
+  await store.deleteScans(answered);
+  await store.putScans(refused);
+  await keepDone(batch.filter((e) => answers.get(e.uuid)?.status !== "refused").map((e) => e.code));
+  return true;
+}
+
+/** Send one 无法送达 kept on the phone (its uuid makes a resend one record); false: try later. */
+async function sendUndelivered(entry) {
+  const url = undeliveredUrl(entry.package_id);
+  const result = await call(url, { json: { reason: entry.reason, uuid: entry.uuid }, timeoutMs: SYNC_TIMEOUT_MS });
+  if (result.status === 200 && result.data) {
+    await store.deleteScans([entry.uuid]);
+    markRow(entry.code, result.data.status, result.data.status_label);
+    return true;
+  }
+  if ([400, 404, 422].includes(result.status)) {
+    const rejection = detailOf(result.data) || fill(S.server_error, { detail: result.status });
+    await store.putScans([{ ...entry, status: "rejected", rejection }]);
+    markRow(entry.code, "rejected", S.rejected_row);
+    return true;
+  }
+  return false;
+}
+
 async function sync() {
   if (syncing || !navigator.onLine) return;
   syncing = true;
   try {
+    // In the order they were recorded: a bag marked 无法送达 and handed over later ends delivered.
     const pending = (await store.scansOf(USER)).filter((e) => e.status === "pending");
-    for (let i = 0; i < pending.length; i += SYNC_BATCH) {
-      const batch = pending.slice(i, i + SYNC_BATCH);
-      const result = await call(config.urls.sync, { json: { handovers: batch.map(wire) }, timeoutMs: SYNC_TIMEOUT_MS });
-      if (result.status !== 200 || !result.data) break; // logged out or server trouble: later
-      const answers = new Map(result.data.results.map((r) => [r.uuid, r]));
-      const answered = [];
-      const refused = [];
-      for (const entry of batch) {
-        const answer = answers.get(entry.uuid);
-        if (!answer) continue;
-        if (answer.status === "refused") {
-          refused.push({ ...entry, status: "rejected", rejection: answer.detail });
-        } else {
-          answered.push(entry.uuid);
-          markRow(entry.code, "synced", S.delivered);
-        }
+    let i = 0;
+    while (i < pending.length) {
+      if (isUndelivered(pending[i])) {
+        if (!(await sendUndelivered(pending[i]))) break; // logged out or server trouble: later
+        i += 1;
+        continue;
       }
-      await store.deleteScans(answered);
-      await store.putScans(refused);
-      await keepDone(batch.filter((e) => answers.get(e.uuid)?.status !== "refused").map((e) => e.code));
+      const batch = [];
+      while (i < pending.length && !isUndelivered(pending[i]) && batch.length < SYNC_BATCH) batch.push(pending[i++]);
+      if (!(await sendHandovers(batch))) break; // logged out or server trouble: later
     }
     await syncPhotos();
   } catch (err) {
@@ -220,7 +260,7 @@ async function sync() {
 
 async function syncPhotos() {
   const journal = await store.scansOf(USER);
-  const waiting = new Set(journal.filter((e) => e.status === "pending").map((e) => e.code));
+  const waiting = new Set(journal.filter((e) => e.status === "pending" && !isUndelivered(e)).map((e) => e.code));
   for (const photo of await store.photosOf(USER)) {
     if (waiting.has(photo.code)) continue; // its hand-over is not recorded yet
     const result = await call(config.urls.photo, { form: photoForm(photo.code, photo.blob), timeoutMs: SYNC_TIMEOUT_MS });
@@ -292,7 +332,9 @@ async function keepDoorPhoto(code, file) {
 async function uploadDoorPhoto(file) {
   const code = lastContactless;
   if (!code) return;
-  const pending = (await store.scansOf(USER)).some((e) => e.code === code && e.status === "pending");
+  const pending = (await store.scansOf(USER)).some(
+    (e) => e.code === code && e.status === "pending" && !isUndelivered(e),
+  );
   if (!isOnline() || pending) return keepDoorPhoto(code, file);
   let result;
   try {
@@ -311,29 +353,58 @@ async function uploadDoorPhoto(file) {
 
 // --- undelivered ------------------------------------------------------------------------------------
 
-// 无法送达 needs the server (a reason the community resolves): without network the page stays, says so
-// and keeps the typed reason; a plain form post would leave the volunteer on the browser's error page.
+// 无法送达 is sent from the page (a plain form post would leave the volunteer on the browser's error page
+// without network). Without network, or when the request fails, it is kept in the journal with its own
+// uuid and sent with the hand-overs: the server records a uuid once, so a resend is one record.
 async function markUndelivered(form) {
   const row = form.closest(".package");
-  const known = config.packages[row.dataset.code];
+  const code = row.dataset.code;
+  const known = config.packages[code];
   const error = form.querySelector(".undelivered-error");
   error.textContent = "";
-  const offline = () => {
-    error.textContent = S.undelivered_offline;
+  const reason = form.elements.reason.value.trim();
+  if (!known) return;
+  if (!reason) {
+    error.textContent = S.undelivered_reason;
+    return;
+  }
+  const entry = {
+    uuid: crypto.randomUUID(),
+    user: USER,
+    seq: seq++,
+    kind: "undelivered",
+    code,
+    package_id: known.id,
+    reason,
+    device_time: new Date().toISOString(),
+    status: "pending",
   };
-  if (!known || !isOnline()) return offline();
-  let result;
+  if (isOnline()) {
+    let result = null;
+    try {
+      result = await call(undeliveredUrl(known.id), { json: { reason, uuid: entry.uuid } });
+    } catch (err) {
+      result = null; // the network went: keep it (the same uuid, in case the server got it)
+    }
+    if (result && result.status === 200 && result.data) {
+      markRow(code, result.data.status, result.data.status_label);
+      return;
+    }
+    if (result && [400, 404, 422].includes(result.status)) {
+      error.textContent = detailOf(result.data) || fill(S.server_error, { detail: result.status });
+      return;
+    }
+  }
   try {
-    const url = config.urls.undelivered.replace("{id}", String(known.id));
-    result = await call(url, { json: { reason: form.elements.reason.value } });
+    await store.putScans([entry]);
   } catch (err) {
-    return offline();
+    error.textContent = S.undelivered_not_kept; // a full phone: nothing was recorded
+    return;
   }
-  if (result.status === 200 && result.data) {
-    markRow(row.dataset.code, result.data.status, result.data.status_label);
-  } else {
-    error.textContent = detailOf(result.data) || fill(S.server_error, { detail: result.status });
-  }
+  markRow(code, "undelivered-queued", S.undelivered_pending_row);
+  lastContactless = null;
+  showVerdict("queued", fill(S.undelivered_queued, { address: known.address }));
+  await updateQueue();
 }
 
 // --- start ------------------------------------------------------------------------------------------
@@ -365,7 +436,16 @@ async function markJournal() {
   await store.deleteDone(stale).catch(() => {});
   for (const entry of await store.scansOf(USER)) {
     const known = config.packages[entry.code];
-    if (entry.status !== "pending" || !known) continue;
+    if (!known) continue;
+    if (entry.status === "rejected" && isUndelivered(entry)) {
+      markRow(entry.code, "rejected", S.rejected_row);
+      continue;
+    }
+    if (entry.status !== "pending") continue;
+    if (isUndelivered(entry)) {
+      markRow(entry.code, "undelivered-queued", S.undelivered_pending_row);
+      continue;
+    }
     known.delivered = true;
     markRow(entry.code, "queued", S.pending_row);
   }

@@ -524,6 +524,41 @@ def package_undelivered(package: Package, *, reason: str, actor: Any, now: datet
     return package
 
 
+def package_undelivered_once(
+    package: Package, *, reason: str, actor: Any, client_uuid: uuid_module.UUID, now: datetime.datetime | None = None
+) -> Package:
+    """:func:`package_undelivered` recorded once per client uuid (the page's offline queue sends it
+    again when an answer was lost): a uuid recorded before writes nothing and answers the package as it
+    is now. A refusal is not kept: it wrote nothing, and asking again asks again (in today's language)."""
+    key = f"undelivered:{client_uuid}"
+
+    def recorded() -> Package | None:
+        if not IdempotencyKey.objects.filter(user_id=actor.pk, key=key).exists():
+            return None
+        return Package.objects.get(pk=package.pk)
+
+    earlier = recorded()
+    if earlier is not None:
+        return earlier
+    try:
+        with transaction.atomic():
+            done = package_undelivered(package, reason=reason, actor=actor, now=now)
+            IdempotencyKey.objects.create(
+                user_id=actor.pk,
+                key=key,
+                request_hash=str(package.pk),
+                status_code=200,
+                response={"package_id": package.pk},
+            )
+        return done
+    except (ValidationError, IntegrityError):
+        # The same uuid sent twice at once: the one that recorded it first answers for both.
+        earlier = recorded()
+        if earlier is not None:
+            return earlier
+        raise
+
+
 RESOLUTIONS = ("redelivered", "returned")
 
 

@@ -196,6 +196,40 @@ def test_door_photo_is_attached_after_a_contactless_handover(personas: Personas)
     assert as_(personas.outsider).post(f"{API}/handover/photo", {"code": code, "photo": other}).status_code == 422
 
 
+def test_undelivered_sent_again_with_its_uuid_is_recorded_once(personas: Personas) -> None:
+    # given: the building lead's run; the phone marks 102 undelivered, and its answer is lost on the way
+    from linli.audit.models import AuditEvent
+    from linli.supplies.models import IdempotencyKey
+    from linli.supplies.services.delivery import run_create
+
+    d = aggregated(personas, keys=("101", "102"))
+    run_create(window=d.window, drop_off=d.point, volunteer=personas.building_lead, actor=personas.grid_worker)
+    lead = as_(personas.building_lead)
+    pid = d.packages["102"].pk
+    body = {"reason": "家中无人", "uuid": str(uuid.uuid4())}
+    first = post(lead, f"/packages/{pid}/undelivered", body)
+    assert first.status_code == 200 and first.json()["status"] == PackageStatus.UNDELIVERED
+
+    # when: the phone sends the same record again
+    again = post(lead, f"/packages/{pid}/undelivered", body)
+
+    # then: it is answered as recorded, and recorded once
+    assert again.status_code == 200, again.content
+    assert again.json()["status"] == PackageStatus.UNDELIVERED and again.json()["problem"] == "家中无人"
+    assert AuditEvent.objects.filter(model__icontains="package", object_pk=str(pid)).count() == 1
+    assert IdempotencyKey.objects.filter(key=f"undelivered:{body['uuid']}").count() == 1
+
+    # and once the community has dealt with it, a late resend still changes nothing and is not refused
+    post(as_(personas.grid_worker), f"/packages/{pid}/resolve", {"resolution": "returned"})
+    late = post(lead, f"/packages/{pid}/undelivered", body)
+    assert late.status_code == 200 and late.json()["status"] == PackageStatus.RETURNED
+
+    # but a new record (another uuid) of a package no longer on its way is refused, as without a uuid
+    other = post(lead, f"/packages/{pid}/undelivered", {**body, "uuid": str(uuid.uuid4())})
+    assert other.status_code == 422 and "只有待配送或配送中的包裹" in other.json()["detail"]
+    assert post(lead, f"/packages/{pid}/undelivered", {"reason": "家中无人"}).status_code == 422
+
+
 def test_a_sync_answer_given_again_is_in_the_language_of_the_one_asking_again(personas: Personas) -> None:
     # given: the building lead's offline queue synced in Chinese: one bag stored, one unknown code refused
     from linli.supplies.services.delivery import run_create

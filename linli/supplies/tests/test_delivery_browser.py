@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
+from linli.audit.models import AuditEvent
 from linli.browser_tests.conftest import (  # noqa: F401  (fixtures)
     FULL_STORAGE,
     NO_INDEXED_DB,
@@ -244,38 +245,78 @@ def test_after_an_offline_reload_the_page_still_knows_what_was_handed_over(
     assert IdempotencyKey.objects.filter(key__startswith="handover:").count() == 1
 
 
-def test_marking_a_package_undelivered_without_network_keeps_the_page_and_the_reason(
+def mark_undelivered(phone: Page, code: str, reason: str) -> None:
+    row = phone.locator(f'li.package[data-code="{code}"]')
+    row.locator("summary").click()
+    row.locator("input[name=reason]").fill(reason)
+    row.get_by_role("button", name="登记").click()
+
+
+def test_a_bag_marked_undelivered_without_network_is_kept_through_a_reload_and_sent_once(
     page: Page,  # noqa: F811
     login_as: Callable[[str], None],  # noqa: F811
 ) -> None:
     # given: the building lead's run, the page open, and the network gone
     personas = build_personas()
-    d = out_with_building_lead(personas, ("101", "102"))
+    d = out_with_building_lead(personas, ("101", "102", "201"))
     login_as(personas.building_lead.username)
     page.goto("/supplies/delivery/mine/")
     expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
     page.wait_for_function("!!navigator.serviceWorker.controller")
     page.context.set_offline(True)
     expect(page.locator("#net")).to_have_text("离线")
+    code = d.packages["102"].handover_code
+    row = page.locator(f'li.package[data-code="{code}"]')
 
-    # when: nobody is home at 102 and the volunteer marks it 无法送达
-    row = page.locator(f'li.package[data-code="{d.packages["102"].handover_code}"]')
-    row.locator("summary").click()
-    row.locator("input[name=reason]").fill("家中无人")
-    row.get_by_role("button", name="登记").click()
+    # when: nobody is home at 102 and the volunteer marks it 无法送达; then hands 101 over
+    mark_undelivered(page, code, "家中无人")
 
-    # then: the page stays (no browser error page), says it needs the network, the reason still typed
-    expect(row.locator(".undelivered-error")).to_have_text("离线时不能登记未送达：请联网后再点登记")
-    expect(row.locator("input[name=reason]")).to_have_value("家中无人")
+    # then: the page keeps it on the phone and shows it waiting, like a hand-over
+    expect(page.locator("#verdict-word")).to_have_text("离线已记录无法送达：1号楼1单元102，联网后自动上传")
+    expect(row).to_have_attribute("data-status", "undelivered-queued")
+    expect(row.locator(".package-status")).to_have_text("未送达，待同步")
+    scan(page, d.packages["101"].handover_code)
+    expect(page.locator("#queue")).to_have_text("待同步 2 条")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # when: the page is reloaded without network (the phone's kept copy)
+    page.reload()
     expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
 
-    # when: the network returns and the volunteer taps 登记 again
-    page.context.set_offline(False)
-    expect(page.locator("#net")).to_have_text("在线")
-    row.get_by_role("button", name="登记").click()
+    # then: nothing is lost, 102 still shows waiting
+    expect(page.locator("#queue")).to_have_text("待同步 2 条")
+    expect(row).to_have_attribute("data-status", "undelivered-queued")
+    assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.OUT
 
-    # then: the package is marked undelivered, in place
+    # when: the network returns, and the first answer for 102 is lost on its way back
+    calls: list[str] = []
+
+    def lose_first_answer(route: Route) -> None:
+        calls.append(route.request.url)
+        if len(calls) == 1:
+            route.fetch()
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/supplies/packages/*/undelivered", lose_first_answer)
+    page.context.set_offline(False)
+
+    # then: the phone sends it again, and the server has it once, with its reason; 101 handed over
+    expect(page.locator("#queue")).to_have_text("已全部同步", timeout=40_000)
+    assert len(calls) == 2
     expect(row).to_have_attribute("data-status", "undelivered")
     expect(row.locator(".package-status")).to_have_text("未送达")
+    expect(page.locator("#notice")).to_be_hidden()
     package = Package.objects.get(pk=d.packages["102"].pk)
     assert package.status == PackageStatus.UNDELIVERED and package.problem == "家中无人"
+    assert AuditEvent.objects.filter(model__icontains="package", object_pk=str(package.pk)).count() == 1
+    assert IdempotencyKey.objects.filter(key__startswith="undelivered:").count() == 1
+    assert Package.objects.get(pk=d.packages["101"].pk).status == PackageStatus.HANDED_OVER
+
+    # and online, 无法送达 is recorded at once, in place
+    other = page.locator(f'li.package[data-code="{d.packages["201"].handover_code}"]')
+    mark_undelivered(page, d.packages["201"].handover_code, "电话不通")
+    expect(other).to_have_attribute("data-status", "undelivered")
+    expect(page.locator("#queue")).to_have_text("已全部同步")
+    assert Package.objects.get(pk=d.packages["201"].pk).problem == "电话不通"
