@@ -395,7 +395,10 @@ def package_undelivered(request: HttpRequest, package_id: int, payload: PackageU
                 package, reason=payload.reason, actor=user, client_uuid=payload.uuid
             )
     except ValidationError as exc:
-        return invalid(exc)
+        refused = invalid(exc)
+        if not hasattr(exc, "error_dict") and exc.error_list[0].code == "not_on_the_way":
+            refused.value["code"] = "not_on_the_way"  # the hand-over page words it in its own language
+        return refused
     return package_out(_package_for(user, package.pk, edit=False))
 
 

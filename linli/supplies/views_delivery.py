@@ -281,7 +281,9 @@ def _page_strings() -> dict[str, str]:
         "offline": _("离线"),
         "queued": _("待同步 {n} 条"),
         "synced": _("已全部同步"),
-        "rejected": _("{n} 条被服务器拒收：{detail}"),
+        "rejected_title": _("{n} 条被服务器拒收，请核对这些包裹："),
+        "rejected_item": _("{bag}：{reason}"),
+        "undelivered_label": _("无法送达"),
         "login_needed": _("登录已失效：扫码照常离线记录，请重新登录后同步"),
         "need_code": _("请扫描包裹标签上的二维码，或输入交接码"),
         "not_mine_offline": _("离线：该包裹不在您的配送清单中，已记录，联网后由服务器核验"),
@@ -351,6 +353,11 @@ def mine(request: HttpRequest) -> HttpResponse:
             "service_worker": reverse("supplies:delivery_sw"),
         },
         "strings": _page_strings(),
+        # A refusal kept on the phone is worded by its code, in the language the page is read in now.
+        "refusals": {
+            **{code: str(delivery.HANDOVER_TEXTS[code]) for code in delivery.REFUSAL_CODES},
+            "not_on_the_way": str(delivery.NOT_ON_THE_WAY),
+        },
     }
     context = {"runs": list(runs.values()), "config": config, "undelivered_form": UndeliveredForm()}
     return render(request, "supplies/delivery/mine.html", context)

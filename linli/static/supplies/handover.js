@@ -155,6 +155,7 @@ async function process(text) {
     user: USER,
     seq: seq++,
     code,
+    address: known ? known.address : "", // to name the bag should the server refuse it
     contactless,
     device_time: new Date().toISOString(),
     status: "pending",
@@ -202,7 +203,7 @@ async function sendHandovers(batch) {
     const answer = answers.get(entry.uuid);
     if (!answer) continue;
     if (answer.status === "refused") {
-      refused.push({ ...entry, status: "rejected", rejection: answer.detail });
+      refused.push({ ...entry, status: "rejected", rejection: answer.detail, rejection_code: answer.code || "" });
     } else {
       answered.push(entry.uuid);
       markRow(entry.code, "synced", S.delivered);
@@ -225,7 +226,8 @@ async function sendUndelivered(entry) {
   }
   if ([400, 404, 422].includes(result.status)) {
     const rejection = detailOf(result.data) || fill(S.server_error, { detail: result.status });
-    await store.putScans([{ ...entry, status: "rejected", rejection }]);
+    const rejection_code = (result.data && result.data.code) || "";
+    await store.putScans([{ ...entry, status: "rejected", rejection, rejection_code }]);
     markRow(entry.code, "rejected", S.rejected_row);
     return true;
   }
@@ -292,13 +294,40 @@ function render() {
   const notices = [];
   if (!persistent) notices.push(S.not_persistent);
   if (authLost) notices.push(S.login_needed);
-  if (rejected.length) {
-    const last = rejected[rejected.length - 1];
-    notices.push(fill(S.rejected, { n: rejected.length, detail: `${last.code} ${last.rejection || ""}` }));
-  }
   $("notice").textContent = notices.join(" ");
   $("notice").hidden = !notices.length;
   $("relogin").hidden = !authLost; // an installed app has no address bar to reach the login page
+  renderRejected();
+}
+
+/** Why a refusal kept on the phone was refused: worded by its code in the page's language when the
+ * page knows the code (it may have been answered while the page was read in another language). */
+function reasonOf(entry) {
+  return config.refusals[entry.rejection_code] || entry.rejection || "";
+}
+
+/** Every record the server refused, each with its bag (address and code) and its reason. */
+function renderRejected() {
+  $("rejected").hidden = !rejected.length;
+  $("rejected-title").textContent = fill(S.rejected_title, { n: rejected.length });
+  $("rejected-list").replaceChildren(
+    ...rejected.map((entry) => {
+      const known = config.packages[entry.code];
+      // The bag's address as recorded: a run finished since is no longer on the page.
+      const address = known ? known.address : entry.address;
+      const bag = [address, entry.code, isUndelivered(entry) ? S.undelivered_label : null];
+      const item = document.createElement("li");
+      item.dataset.code = entry.code;
+      item.textContent = fill(S.rejected_item, { bag: bag.filter(Boolean).join(" · "), reason: reasonOf(entry) });
+      return item;
+    }),
+  );
+}
+
+/** The volunteer has checked the refused bags: forget them. */
+async function clearRejected() {
+  await store.deleteScans(rejected.map((entry) => entry.uuid));
+  await updateQueue();
 }
 
 // --- camera, photo of a label, photo of the door ----------------------------------------------------
@@ -375,6 +404,7 @@ async function markUndelivered(form) {
     kind: "undelivered",
     code,
     package_id: known.id,
+    address: known.address,
     reason,
     device_time: new Date().toISOString(),
     status: "pending",
@@ -474,6 +504,7 @@ function wireUp() {
     event.preventDefault();
     markUndelivered(form);
   });
+  $("rejected-clear").addEventListener("click", clearRejected);
   $("camera-start").addEventListener("click", openCamera);
   $("camera-stop").addEventListener("click", camera.stopCamera);
   $("scan-photo").addEventListener("change", async (event) => {

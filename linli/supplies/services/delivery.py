@@ -67,6 +67,12 @@ HANDOVER_TEXTS = {
 }
 
 
+# The refusals among them, and 无法送达's own (a bag no longer on its way): the hand-over page words a
+# refusal kept on the phone by its code, in the language the page is read in.
+REFUSAL_CODES = ("invalid", "not_found", "other_run", "returned", "contactless")
+NOT_ON_THE_WAY = gettext_lazy("只有待配送或配送中的包裹可以登记未送达")
+
+
 def handover_text(code: str, params: dict[str, Any] | None = None, fallback: str = "") -> str:
     """The text of a hand-over answer's ``code`` in the active language (``fallback`` for another code)."""
     text = HANDOVER_TEXTS.get(code)
@@ -507,7 +513,7 @@ def package_undelivered(package: Package, *, reason: str, actor: Any, now: datet
         raise ValidationError({"reason": _("请填写未送达原因")})
     package = Package.objects.select_for_update().get(pk=package.pk)
     if package.status not in ON_THE_WAY:
-        raise ValidationError(_("只有待配送或配送中的包裹可以登记未送达"))
+        raise ValidationError(str(NOT_ON_THE_WAY), code="not_on_the_way")
     previous = package.status
     package.status = PackageStatus.UNDELIVERED
     package.problem = reason[:200]

@@ -227,6 +227,7 @@ def test_undelivered_sent_again_with_its_uuid_is_recorded_once(personas: Persona
     # but a new record (another uuid) of a package no longer on its way is refused, as without a uuid
     other = post(lead, f"/packages/{pid}/undelivered", {**body, "uuid": str(uuid.uuid4())})
     assert other.status_code == 422 and "只有待配送或配送中的包裹" in other.json()["detail"]
+    assert other.json()["code"] == "not_on_the_way"
     assert post(lead, f"/packages/{pid}/undelivered", {"reason": "家中无人"}).status_code == 422
 
 

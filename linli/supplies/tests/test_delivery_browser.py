@@ -320,3 +320,69 @@ def test_a_bag_marked_undelivered_without_network_is_kept_through_a_reload_and_s
     expect(other).to_have_attribute("data-status", "undelivered")
     expect(page.locator("#queue")).to_have_text("已全部同步")
     assert Package.objects.get(pk=d.packages["201"].pk).problem == "电话不通"
+
+
+def test_each_bag_the_server_refused_is_listed_with_its_reason_in_the_page_language(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: the building lead's run, and offline: 101 handed over, 102 handed over, a mistyped code,
+    # and 201 marked 无法送达
+    personas = build_personas()
+    d = out_with_building_lead(personas, ("101", "102", "201"))
+    login_as(personas.building_lead.username)
+    page.goto("/supplies/delivery/mine/")
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("离线")
+    codes = {key: d.packages[key].handover_code for key in ("101", "102", "201")}
+    scan(page, codes["101"])
+    scan(page, codes["102"])
+    scan(page, "ZZZZ999999")
+    mark_undelivered(page, codes["201"], "家中无人")
+    expect(page.locator("#queue")).to_have_text("待同步 4 条")
+    # … while the supermarket took 102 back, and someone else handed 201 over
+    Package.objects.filter(pk=d.packages["102"].pk).update(status=PackageStatus.RETURNED)
+    Package.objects.filter(pk=d.packages["201"].pk).update(status=PackageStatus.HANDED_OVER)
+
+    # when: the network returns and the queue is sent
+    page.context.set_offline(False)
+    expect(page.locator("#queue")).to_have_text("已全部同步", timeout=30_000)
+
+    # then: each refused bag is listed with its own reason, not only the last one
+    expect(page.locator("#rejected-title")).to_have_text("3 条被服务器拒收，请核对这些包裹：")
+    expect(page.locator("#rejected-list li")).to_have_text(
+        [
+            f"1号楼1单元102 · {codes['102']}：该包裹已退回商超，不能再交付",
+            "ZZZZ999999：未找到该交接码的包裹，或不属于您负责的范围",
+            f"1号楼1单元201 · {codes['201']} · 无法送达：只有待配送或配送中的包裹可以登记未送达",
+        ]
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert Package.objects.get(pk=d.packages["101"].pk).status == PackageStatus.HANDED_OVER
+
+    # when: the volunteer switches the page to English
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+
+    # then: the same bags, their reasons in English
+    expect(page.locator("#rejected-title")).to_have_text("3 refused by the server; please check these bags:")
+    expect(page.locator("#rejected-list li")).to_have_text(
+        [
+            f"1号楼1单元102 · {codes['102']}: "
+            "This package has been returned to the supermarket and can no longer be handed over",
+            "ZZZZ999999: No package found with this handover code, or it is outside your area of responsibility",
+            f"1号楼1单元201 · {codes['201']} · Cannot deliver: "
+            "Only packages awaiting delivery or out for delivery can be marked not delivered",
+        ]
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # and once checked, the list can be cleared
+    page.get_by_role("button", name="Checked, clear").click()
+    expect(page.locator("#rejected")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#rejected")).to_be_hidden()
