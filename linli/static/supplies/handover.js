@@ -15,7 +15,11 @@ const USER = config.user;
 const REQUEST_TIMEOUT_MS = 8000;
 const SYNC_TIMEOUT_MS = 30000;
 const SYNC_BATCH = 100;
-const RETRY_MS = 15000;
+// While the server cannot be reached the queue is tried again after 15 s, then 30 s, 1 min, 2 min and
+// every 2 min from then on; back to 15 s once the server answers or the browser says it is online
+// again. 重试 sends at once.
+const RETRY_FIRST_MS = 15000;
+const RETRY_MAX_MS = 120000;
 
 const $ = (id) => document.getElementById(id);
 const root = $("handover");
@@ -28,6 +32,9 @@ let seq = Date.now();
 let queueCount = 0;
 let photoCount = 0;
 let rejected = [];
+let retryDelay = RETRY_FIRST_MS;
+let retryTimer = null;
+let serverAnswered = false; // the server answered a record in this sync (the backoff starts again)
 let lastContactless = null; // the code of the last package left at a door, for the optional photo
 
 const fill = (text, values) => text.replace(/\{(\w+)\}/g, (m, key) => (key in values ? String(values[key]) : m));
@@ -177,7 +184,8 @@ async function process(text) {
     showVerdict("queued", S.not_mine_offline);
   }
   $("code").value = "";
-  updateQueue();
+  await updateQueue();
+  planRetry();
 }
 
 // --- sync -------------------------------------------------------------------------------------------
@@ -211,6 +219,7 @@ async function sendHandovers(batch) {
   }
   await store.deleteScans(answered);
   await store.putScans(refused);
+  serverAnswered = true;
   await keepDone(batch.filter((e) => answers.get(e.uuid)?.status !== "refused").map((e) => e.code));
   return true;
 }
@@ -222,6 +231,7 @@ async function sendUndelivered(entry) {
   if (result.status === 200 && result.data) {
     await store.deleteScans([entry.uuid]);
     markRow(entry.code, result.data.status, result.data.status_label);
+    serverAnswered = true;
     return true;
   }
   if ([400, 404, 422].includes(result.status)) {
@@ -229,14 +239,46 @@ async function sendUndelivered(entry) {
     const rejection_code = (result.data && result.data.code) || "";
     await store.putScans([{ ...entry, status: "rejected", rejection, rejection_code }]);
     markRow(entry.code, "rejected", S.rejected_row);
+    serverAnswered = true;
     return true;
   }
   return false;
 }
 
-async function sync() {
-  if (syncing || !navigator.onLine) return;
+/** Try the queue again later: after the current delay, which doubles each time up to RETRY_MAX_MS. */
+function scheduleRetry() {
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  if (!queueCount && !photoCount) {
+    retryDelay = RETRY_FIRST_MS;
+    delete root.dataset.retry;
+    return;
+  }
+  root.dataset.retry = String(retryDelay); // for the tests: when the next try is
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    sync();
+  }, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+}
+
+/** Something new waits: make sure a try is planned (an existing plan keeps its time). */
+function planRetry() {
+  if (!retryTimer && !syncing) scheduleRetry();
+}
+
+/** Send now, and start the backoff again: the volunteer's 重试, or the browser back online. */
+function syncNow() {
+  retryDelay = RETRY_FIRST_MS;
+  sync({ now: true });
+}
+
+/** Send what waits. Unless asked to send ``now`` (重试), nothing is tried while the browser says it is
+ * offline: its "online" event sends. */
+async function sync({ now = false } = {}) {
+  if (syncing || (!navigator.onLine && !now)) return;
   syncing = true;
+  serverAnswered = false;
   try {
     // In the order they were recorded: a bag marked 无法送达 and handed over later ends delivered.
     const pending = (await store.scansOf(USER)).filter((e) => e.status === "pending");
@@ -253,10 +295,12 @@ async function sync() {
     }
     await syncPhotos();
   } catch (err) {
-    // NetworkError: the next "online" event or timer tick tries again.
+    // NetworkError: the next "online" event, 重试 or the backoff's timer tries again.
   } finally {
     syncing = false;
+    if (serverAnswered) retryDelay = RETRY_FIRST_MS;
     await updateQueue();
+    scheduleRetry();
   }
 }
 
@@ -269,6 +313,7 @@ async function syncPhotos() {
     if (result.status === 401 || result.status === 403 || result.status >= 500) break; // later
     if (result.status !== 200) showError(fill(S.photo_refused, { detail: detailOf(result.data) || result.status }));
     await store.deletePhoto(photo.code);
+    serverAnswered = true;
   }
 }
 
@@ -291,6 +336,7 @@ function render() {
   if (queueCount) waiting.push(fill(S.queued, { n: queueCount }));
   if (photoCount) waiting.push(fill(S.photos_queued, { n: photoCount }));
   $("queue").textContent = waiting.length ? waiting.join(" · ") : S.synced;
+  $("retry").hidden = !waiting.length;
   const notices = [];
   if (!persistent) notices.push(S.not_persistent);
   if (authLost) notices.push(S.login_needed);
@@ -356,6 +402,7 @@ async function keepDoorPhoto(code, file) {
   showError("");
   $("verdict-word").textContent += ` · ${S.photo_kept}`;
   await updateQueue();
+  planRetry();
 }
 
 async function uploadDoorPhoto(file) {
@@ -435,6 +482,7 @@ async function markUndelivered(form) {
   lastContactless = null;
   showVerdict("queued", fill(S.undelivered_queued, { address: known.address }));
   await updateQueue();
+  planRetry();
 }
 
 // --- start ------------------------------------------------------------------------------------------
@@ -528,12 +576,10 @@ function wireUp() {
   window.addEventListener("online", () => {
     reachable = true;
     render();
-    sync();
+    syncNow();
   });
   window.addEventListener("offline", render);
-  setInterval(() => {
-    if (navigator.onLine) sync();
-  }, RETRY_MS);
+  $("retry").addEventListener("click", syncNow);
 }
 
 async function start() {

@@ -7,6 +7,7 @@ reached it.
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 from collections.abc import Callable
@@ -386,3 +387,75 @@ def test_each_bag_the_server_refused_is_listed_with_its_reason_in_the_page_langu
     page.reload()
     expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
     expect(page.locator("#rejected")).to_be_hidden()
+
+
+def test_while_the_server_is_down_the_queue_backs_off_and_retry_sends_at_once(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: the building lead's page on a phone whose timers the test moves (the clock is the page's)
+    personas = build_personas()
+    d = out_with_building_lead(personas, ("101", "102"))
+    login_as(personas.building_lead.username)
+    start = datetime.datetime(2022, 4, 10, 9, 0, tzinfo=datetime.UTC)
+    page.clock.install(time=start)
+    page.goto("/supplies/delivery/mine/")
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+    expect(page.locator("#retry")).to_be_hidden()
+
+    # and a hand-over kept offline, while the server is down (every sync answered 503)
+    page.context.set_offline(True)
+    scan(page, d.packages["102"].handover_code)
+    expect(page.locator("#queue")).to_have_text("待同步 1 条")
+    calls: list[str] = []
+
+    def server_down(route: Route) -> None:
+        calls.append(route.request.url)
+        route.fulfill(status=503, body="")
+
+    page.route("**/api/v1/supplies/handovers/sync", server_down)
+    page.clock.pause_at(start + datetime.timedelta(minutes=10))
+
+    def tries_after(ms: int) -> int:
+        """Move the page's clock on by ``ms`` and give what it started time to reach the server."""
+        page.clock.run_for(ms)
+        page.wait_for_timeout(600)
+        return len(calls)
+
+    # when: the network returns
+    page.context.set_offline(False)
+
+    # then: it is tried at once, then after 15 s, 30 s, 1 min, 2 min, and 2 min again — not every 15 s
+    assert tries_after(0) == 1
+    assert (tries_after(14_000), tries_after(1_000)) == (1, 2)
+    assert (tries_after(29_000), tries_after(1_000)) == (2, 3)
+    assert (tries_after(59_000), tries_after(1_000)) == (3, 4)
+    assert (tries_after(119_000), tries_after(1_000)) == (4, 5)
+    assert (tries_after(119_000), tries_after(1_000)) == (5, 6)
+
+    # when: the volunteer taps 重试
+    expect(page.locator("#retry")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("button", name="重试").click()
+
+    # then: it is sent at once, and the wait starts again at 15 s
+    page.wait_for_timeout(600)
+    assert len(calls) == 7
+    expect(page.locator("#handover")).to_have_attribute("data-retry", "15000")
+    assert tries_after(15_000) == 8
+
+    # and when the browser reports it is online again, likewise
+    page.context.set_offline(True)
+    page.context.set_offline(False)
+    page.wait_for_timeout(600)
+    assert len(calls) == 9
+    expect(page.locator("#handover")).to_have_attribute("data-retry", "15000")
+
+    # when: the server is back, the next try sends the queue, and nothing more is tried
+    page.unroute("**/api/v1/supplies/handovers/sync")
+    page.clock.run_for(15_000)
+    expect(page.locator("#queue")).to_have_text("已全部同步")
+    expect(page.locator("#retry")).to_be_hidden()
+    expect(page.locator("#handover")).not_to_have_attribute("data-retry", re.compile(".*"))
+    assert Package.objects.get(pk=d.packages["102"].pk).status == PackageStatus.HANDED_OVER
