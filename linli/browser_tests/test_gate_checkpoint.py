@@ -773,3 +773,89 @@ def test_a_long_offline_shift_with_a_reload_loses_nothing_and_stores_each_scan_o
     assert sorted(offline.values_list("verdict", "reason")) == sorted(expected)
     assert offline.filter(direction="out", verdict=Verdict.ALLOWED).count() == 29
     assert not QuotaViolation.objects.exists()
+
+
+def move_guard(gate: Gate, compound_name: str, checkpoint_name: str) -> Checkpoint:
+    """The community moves the guard of 东门 to another checkpoint (made here), of ``compound_name``."""
+    tree = gate.personas.tree
+    compound = {"阳光小区": tree.p1, "和谐家园": tree.p2}[compound_name]
+    other = services.checkpoint_create(compound=compound, name=checkpoint_name)
+    guard = gate.personas.gate_guard
+    guard.set_scope(compound)
+    guard.checkpoint = other
+    guard.save()
+    return other
+
+
+def shift_offline_then_moved(page: Page, login_as: Callable[[str], None]) -> tuple[Gate, Page]:
+    """The guard of 东门 scans 201 out and 101 in offline; the page is then left (the phone closes the
+    app) before the network returns. Answers the gate and the phone's tab, blank (same IndexedDB and sign-in)."""
+    gate, guard = on_duty(page, login_as)
+    guard.go_offline()
+    assert guard.scan("外出", "36.5", gate.passes["201"].number) == "allowed"
+    guard.next()
+    assert guard.scan("返回", "36.6", gate.passes["101"].token) == "allowed"
+    guard.next()
+    guard.expect_queue(2)
+    # The app is closed: it sends nothing more (leaving the page while the browser emulates no network
+    # lets Chromium flip navigator.onLine for a moment, and the page would sync on its way out).
+    page.evaluate("() => { window.fetch = () => Promise.reject(new TypeError('closed')); }")
+    page.goto("about:blank")
+    return gate, page
+
+
+def test_scans_queued_at_one_gate_reach_it_after_the_guard_is_moved_to_another(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: two scans queued offline at 东门; before the phone is online again, the guard is moved to 西门
+    gate, tab = shift_offline_then_moved(page, login_as)
+    west = move_guard(gate, "阳光小区", "西门")
+
+    # when: back online, the guard opens the gate app, which is 西门's page now
+    tab.context.set_offline(False)
+    guard = Guard(tab)
+    guard.open()
+    expect(tab).to_have_url(re.compile(rf"/gate/checkpoints/{west.pk}/$"))
+
+    # then: the scans taken at 东门 reach the server as 东门's, the guard's own, and the queue is empty
+    guard.expect_queue(0)
+    scans = GateScan.objects.filter(offline=True)
+    assert sorted((s.household_id, s.direction) for s in scans) == sorted(
+        [(gate.passes["201"].household_id, "out"), (gate.passes["101"].household_id, "in")]
+    )
+    assert {(s.checkpoint_id, s.guard_id) for s in scans} == {(gate.checkpoint.pk, gate.personas.gate_guard.pk)}
+    expect(tab.locator("#notice")).to_be_hidden()
+    assert fits_phone_width(tab)
+
+
+def test_scans_a_gate_will_not_take_from_the_guard_stay_on_the_phone_and_the_guard_is_told(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: two scans queued offline at 东门 of 阳光小区; the guard is then moved to 和谐家园, whose
+    # account may not write into 阳光小区 any more
+    gate, tab = shift_offline_then_moved(page, login_as)
+    move_guard(gate, "和谐家园", "南门")
+
+    # when: back online, the guard opens the gate app (和谐家园 · 南门)
+    tab.context.set_offline(False)
+    guard = Guard(tab)
+    guard.open()
+
+    # then: the page says which gate's scans could not be sent, how many and why, and keeps them
+    notice = tab.locator("#notice")
+    expect(notice).to_contain_text("阳光小区 · 东门：2 条扫码未能上传（本账号已不能在该卡口登记，或该卡口已不存在）")
+    expect(notice).to_contain_text("仍保存在本机，请联系社区")
+    guard.expect_queue(2)
+    assert not GateScan.objects.exists()
+    assert fits_phone_width(tab)
+    save_screenshot(tab, "gate_checkpoint_sync_refused")
+
+    # and when the community gives the account 阳光小区 back, the kept scans go to 东门 on the next visit
+    guard_account = gate.personas.gate_guard
+    guard_account.set_scope(gate.personas.tree.p1)
+    guard_account.checkpoint = gate.checkpoint
+    guard_account.save()
+    guard.open()
+    guard.expect_queue(0)
+    expect(notice).to_be_hidden()
+    assert GateScan.objects.filter(offline=True, checkpoint=gate.checkpoint).count() == 2

@@ -32,20 +32,30 @@ MAX_SYNC_BATCH = 1000
 JSON_UTF8 = "application/json; charset=utf-8"
 
 
-def checkpoint_for(request: HttpRequest, checkpoint_id: int, *, scanning: bool = False) -> Checkpoint:
+def checkpoint_for(
+    request: HttpRequest, checkpoint_id: int, *, scanning: bool = False, handing_in: bool = False
+) -> Checkpoint:
     """The checkpoint if the caller may work at it: in scope, and a guard's own checkpoint; else 404/403.
 
     The compound and its rules come in the same query (the scan needs both). For scanning, the
     common case is one query: the checkpoint among those the caller may change; only when it is not
     there does a second query tell "out of scope" (404) from "in scope, read-only" (403).
+
+    ``handing_in`` (the offline sync): scans already taken at the checkpoint are handed in. The
+    caller's scope and role still decide, but not the guard's binding to one checkpoint, nor whether
+    the checkpoint is still open: a guard moved to another gate, or whose gate was closed, before
+    their phone could sync hands in what they scanned there (docs/gate.md).
     """
     user: Any = tree_staff(request, _("只有工作人员可以使用卡口"))
-    checkpoints = Checkpoint.objects.select_related("compound", "compound__gate_rules").filter(is_active=True)
+    checkpoints = Checkpoint.objects.select_related("compound", "compound__gate_rules")
+    if not handing_in:
+        checkpoints = checkpoints.filter(is_active=True)
     checkpoint = scope.editable(checkpoints, user).filter(pk=checkpoint_id).first() if scanning else None
     editable = checkpoint is not None
     if checkpoint is None:
         checkpoint = scope.get_visible_or_404(checkpoints, user, pk=checkpoint_id)
-    if getattr(user, "checkpoint_id", None) and user.checkpoint_id != checkpoint.pk and not user.is_superuser:
+    bound = getattr(user, "checkpoint_id", None)
+    if bound and bound != checkpoint.pk and not user.is_superuser and not handing_in:
         raise HttpError(404, _("未找到"))
     if scanning and not (user.is_superuser or user.role in SCAN_ROLES):
         raise HttpError(403, _("您的角色不能在卡口登记出入"))
@@ -250,7 +260,7 @@ def checkpoint_scan(request: HttpRequest, checkpoint_id: int, payload: ScanIn) -
     summary="同步离线扫码记录",
 )
 def checkpoint_sync(request: HttpRequest, checkpoint_id: int, payload: SyncIn) -> Any:
-    checkpoint = checkpoint_for(request, checkpoint_id, scanning=True)
+    checkpoint = checkpoint_for(request, checkpoint_id, scanning=True, handing_in=True)
     try:
         outcome = services.sync_scans(checkpoint, request.user, [_input(item) for item in payload.scans])
     except services.GateError as exc:

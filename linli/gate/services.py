@@ -1259,7 +1259,8 @@ def sync_scans(
 
 def _scanning_guard(checkpoint: Checkpoint, syncing: Any, guard_id: int | None, known: dict[int, Any]) -> Any:
     """Who made an offline scan: the guard the phone recorded, if that account may work at this
-    checkpoint (a gate role whose scope holds it); else the account that syncs it."""
+    checkpoint (a gate role whose scope holds it; a guard since bound to another checkpoint made
+    it all the same); else the account that syncs it."""
     if not guard_id or guard_id == getattr(syncing, "pk", None):
         return syncing
     if guard_id not in known:
@@ -1269,10 +1270,7 @@ def _scanning_guard(checkpoint: Checkpoint, syncing: Any, guard_id: int | None, 
 
         guard = User.objects.filter(pk=guard_id, is_active=True).first()
         may = (
-            guard is not None
-            and (guard.is_superuser or guard.role in GATE_ROLES)
-            and guard.checkpoint_id in (None, checkpoint.pk)
-            and scope.can_see(checkpoint, guard)
+            guard is not None and (guard.is_superuser or guard.role in GATE_ROLES) and scope.can_see(checkpoint, guard)
         )
         known[guard_id] = guard if may else syncing
     return known[guard_id]

@@ -83,6 +83,11 @@ def _page_strings() -> dict[str, str]:
         "synced": _("已全部同步"),
         "syncing": _("正在同步…"),
         "rejected": _("{n} 条被服务器拒收，请联系社区"),
+        # A checkpoint that will not take this account's queued scans (the guard moved out of its compound).
+        "sync_refused": _("{gate}：{n} 条扫码未能上传（{reason}），仍保存在本机，请联系社区"),
+        "sync_not_found": _("本账号已不能在该卡口登记，或该卡口已不存在"),
+        "sync_forbidden": _("本账号不能在该卡口登记"),
+        "gate_number": _("卡口 {id}"),
         "login_needed": _("登录已失效：扫码照常离线记录，请重新登录后同步"),
         "bundle_at": _("离线名单更新于 {time}"),
         "no_bundle": _("尚未下载离线名单：请联网打开本页一次"),
@@ -138,6 +143,8 @@ def checkpoint(request: HttpRequest, pk: int) -> HttpResponse:
             "bundle": f"{api}/bundle",
             "scan": f"{api}/scan",
             "sync": f"{api}/sync",
+            # Queued scans of other checkpoints go to theirs.
+            "sync_of": "/api/v1/gate/checkpoints/{id}/sync",
             "service_worker": reverse("gate:service_worker"),
             "login": settings.LOGIN_URL,
         },

@@ -149,6 +149,70 @@ def test_sync_over_http_is_idempotent(gate: Gate) -> None:
     assert GateScan.objects.count() == 2
 
 
+def test_a_guard_moved_to_another_gate_hands_in_the_scans_taken_at_the_old_one(gate: Gate) -> None:
+    # given: the guard of 东门 scanned offline, then was moved to 西门 of the same compound, and 东门
+    # was closed, before the phone could sync
+    guard = gate.personas.gate_guard
+    scans = [
+        scan_body(gate, verdict="allowed", reason="ok", guard_id=guard.pk),
+        scan_body(gate, verdict="allowed", reason="ok", direction="in", device_time=at(23, 10).isoformat()),
+    ]
+    west = services.checkpoint_create(compound=gate.personas.tree.p1, name="西门")
+    guard.checkpoint = west
+    guard.save()
+    gate.checkpoint.is_active = False
+    gate.checkpoint.save()
+    api = client(guard)
+
+    # when: the phone hands them in to 东门
+    response = api.post(url(gate, "sync"), {"scans": scans}, content_type="application/json")
+
+    # then: stored at 东门, as the guard's own, once
+    assert response.status_code == 200, response.content
+    assert response.json()["stored"] == 2
+    stored = GateScan.objects.all()
+    assert {(s.checkpoint_id, s.guard_id, s.offline) for s in stored} == {(gate.checkpoint.pk, guard.pk, True)}
+    again = api.post(url(gate, "sync"), {"scans": scans}, content_type="application/json").json()
+    assert again["duplicates"] == 2 and GateScan.objects.count() == 2
+    # but the binding still holds for the work itself: no online scan, no offline list at 东门
+    assert api.post(url(gate, "scan"), scan_body(gate), content_type="application/json").status_code == 404
+    assert api.get(url(gate, "bundle")).status_code == 404
+
+
+def test_a_colleague_syncing_the_phone_keeps_the_moved_guard_as_the_one_who_scanned(gate: Gate) -> None:
+    guard = gate.personas.gate_guard
+    guard.checkpoint = services.checkpoint_create(compound=gate.personas.tree.p1, name="西门")
+    guard.save()
+    body = scan_body(gate, verdict="allowed", reason="ok", guard_id=guard.pk)
+    response = client(gate.personas.community_worker).post(
+        url(gate, "sync"), {"scans": [body]}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert GateScan.objects.get().guard_id == guard.pk
+
+
+def test_a_guard_moved_to_another_compound_cannot_write_into_the_old_one(gate: Gate) -> None:
+    # given: the guard was moved to a gate of 和谐家园, out of 阳光小区's scope
+    guard = gate.personas.gate_guard
+    elsewhere = services.checkpoint_create(compound=gate.personas.tree.p2, name="南门")
+    guard.set_scope(gate.personas.tree.p2)
+    guard.checkpoint = elsewhere
+    guard.save()
+    scans = [scan_body(gate, verdict="allowed", reason="ok", guard_id=guard.pk)]
+
+    # then: the sync of 东门's scans is refused (the phone keeps them), and nothing is written
+    response = client(guard).post(url(gate, "sync"), {"scans": scans}, content_type="application/json")
+    assert response.status_code == 404
+    assert not GateScan.objects.exists()
+    # nor by a role that may not scan, in scope or not
+    for who in ("medic", "resident", "outsider"):
+        refused = client(getattr(gate.personas, who)).post(
+            url(gate, "sync"), {"scans": scans}, content_type="application/json"
+        )
+        assert refused.status_code in (403, 404)
+    assert not GateScan.objects.exists()
+
+
 def test_bundle_knows_revoked_numbers_and_collected_tickets(gate: Gate) -> None:
     old = gate.household_pass
     services.pass_issue(household=gate.household, members=gate.members[:1], today=datetime.date.today())

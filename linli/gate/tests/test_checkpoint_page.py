@@ -121,6 +121,21 @@ def test_page_is_chinese_and_carries_every_message_of_the_script(personas, clien
     assert page_config(english)["strings"]["count_words"] == ""  # digits, not Chinese count words
 
 
+def test_the_notice_of_scans_a_gate_would_not_take_is_chinese_or_english(personas, client_for, checkpoints) -> None:  # type: ignore[no-untyped-def]
+    url = reverse("gate:checkpoint", kwargs={"pk": checkpoints["east"].pk})
+    chinese = page_config(client_for(personas.gate_guard).get(url))
+    assert chinese["urls"]["sync_of"] == "/api/v1/gate/checkpoints/{id}/sync"
+    assert chinese["strings"]["sync_refused"] == "{gate}：{n} 条扫码未能上传（{reason}），仍保存在本机，请联系社区"
+    assert chinese["strings"]["sync_not_found"] == "本账号已不能在该卡口登记，或该卡口已不存在"
+    english = page_config(client_for(personas.gate_guard).get(url, HTTP_ACCEPT_LANGUAGE="en"))["strings"]
+    assert english["sync_refused"] == (
+        "{gate}: scans not sent: {n} ({reason}). They are kept on this phone; please contact the community"
+    )
+    assert english["sync_not_found"] == "this account may no longer record scans at this gate, or the gate is gone"
+    assert english["sync_forbidden"] == "this account may not record scans at this gate"
+    assert english["gate_number"] == "Gate {id}"
+
+
 def test_manifest_makes_the_gate_installable() -> None:
     response = Client().get(reverse("gate:manifest"))
     assert response.status_code == 200

@@ -3,7 +3,8 @@
 //
 // Every scan is written to the journal (pending) before the server is asked, so closing the page or
 // losing the network mid-request loses nothing: the sync sends it again under the same uuid and the
-// server stores it once.
+// server stores it once. Each queued scan names its checkpoint, and the sync sends it there, whichever
+// checkpoint's page is open: a guard moved to another gate before the phone could sync loses nothing.
 
 import { EngineUnavailable, Verifier, isPassText, numberStatus } from "./passes.js";
 import { decide, fill, localParts, periodStart, present } from "./rules.js";
@@ -14,11 +15,15 @@ const config = JSON.parse(document.getElementById("gate-config").textContent);
 const S = config.strings;
 const TEXT = { strings: S, reasons: config.reasons, holds: config.holds };
 const CHECKPOINT = config.checkpoint.id;
+const GATE_NAME = `${config.checkpoint.compound} · ${config.checkpoint.name}`;
 const SCAN_TIMEOUT_MS = 6000;
 const SYNC_TIMEOUT_MS = 30000;
 const SYNC_BATCH = 200;
 const RETRY_MS = 15000;
 const BUNDLE_EVERY_MS = 5 * 60000;
+// Acknowledged scans of another checkpoint are kept for that checkpoint's page (its offline quota
+// counts them until its next bundle) no longer than the longest quota window.
+const KEEP_OTHERS_MS = 31 * 86400000;
 
 const $ = (id) => document.getElementById(id);
 const gate = $("gate");
@@ -45,7 +50,9 @@ function isOnline() {
   return navigator.onLine && reachable;
 }
 
-async function call(method, url, body, timeoutMs) {
+/** ``own``: a request about this page's checkpoint, where a 403 means the sign-in no longer holds
+ * (for another checkpoint it means this account may not hand in scans there). */
+async function call(method, url, body, timeoutMs, { own = true } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   let response;
@@ -72,7 +79,7 @@ async function call(method, url, body, timeoutMs) {
   } catch (err) {
     data = null;
   }
-  if (response.status === 401 || response.status === 403) {
+  if (response.status === 401 || (response.status === 403 && own)) {
     authLost = true;
   } else if (response.ok) {
     authLost = false;
@@ -109,9 +116,11 @@ async function refreshBundle() {
   if (result.status !== 200 || !result.data) return;
   lastBundleAt = started;
   await store.putBundle(CHECKPOINT, result.data, started);
-  // Acknowledged scans from before this request are in the bundle's counts now.
-  const journal = await store.scansOf(CHECKPOINT);
-  await store.deleteScans(journal.filter((e) => e.status === "done" && e.doneAt < started).map((e) => e.uuid));
+  // Acknowledged scans from before this request are in the bundle's counts now (another
+  // checkpoint's, once older than any quota window).
+  const journal = await store.allScans();
+  const stale = (e) => e.doneAt < (checkpointOf(e) === CHECKPOINT ? started : started - KEEP_OTHERS_MS);
+  await store.deleteScans(journal.filter((e) => e.status === "done" && stale(e)).map((e) => e.uuid));
   useBundle({ checkpoint: CHECKPOINT, bundle: result.data, fetchedAt: started });
 }
 
@@ -235,6 +244,7 @@ async function process(credential) {
   const entry = {
     uuid: crypto.randomUUID(),
     checkpoint: CHECKPOINT,
+    checkpointName: GATE_NAME, // for the notice should this checkpoint refuse the sync later
     seq: seq++,
     credential: isPassText(text) ? text.toUpperCase() : numberStatus(text).digits,
     direction: formValue("direction"),
@@ -342,8 +352,28 @@ function showVerdict(entry, household, isLocal) {
 
 // --- sync ---------------------------------------------------------------------------------------
 
-async function sendBatch(batch) {
-  const result = await call("POST", config.urls.sync, { scans: batch.map(wire) }, SYNC_TIMEOUT_MS);
+/** The checkpoint a queued scan was taken at (entries from before scans named it: this page's). */
+function checkpointOf(entry) {
+  return entry.checkpoint ?? CHECKPOINT;
+}
+
+function syncUrl(checkpoint) {
+  return checkpoint === CHECKPOINT ? config.urls.sync : fill(config.urls.sync_of, { id: checkpoint });
+}
+
+/** "阳光小区 · 东门" for the guard: as the scans recorded it, else from that checkpoint's offline list. */
+async function gateName(checkpoint, entries) {
+  const named = entries.find((e) => e.checkpointName);
+  if (named) return named.checkpointName;
+  if (checkpoint === CHECKPOINT) return GATE_NAME;
+  const record = await store.getBundle(checkpoint).catch(() => null);
+  const info = record && record.bundle && record.bundle.checkpoint;
+  return info ? `${info.compound} · ${info.name}` : fill(S.gate_number, { id: checkpoint });
+}
+
+async function sendBatch(checkpoint, batch) {
+  const own = checkpoint === CHECKPOINT;
+  const result = await call("POST", syncUrl(checkpoint), { scans: batch.map(wire) }, SYNC_TIMEOUT_MS, { own });
   if (result.status === 200 && result.data) {
     const acknowledged = new Set(
       (result.data.results || [])
@@ -358,30 +388,52 @@ async function sendBatch(batch) {
   return { ok: false, status: result.status, detail: detailOf(result.data) };
 }
 
-/** Send every pending scan; only what the server acknowledged leaves the queue. */
+// Checkpoints whose sync the server refused for this account (403/404: moved out of that compound,
+// say), with what the guard is told: {n, gate, reason}. Their scans stay queued and are offered again.
+const refused = new Map();
+
+/** Send every pending scan, each to its own checkpoint; only what the server acknowledged leaves the queue. */
 async function sync() {
   if (syncing || !navigator.onLine) return;
   syncing = true;
   let acknowledged = 0;
   try {
-    const pending = (await store.scansOf(CHECKPOINT)).filter((e) => e.status === "pending" && e.verdict);
-    for (let i = 0; i < pending.length; i += SYNC_BATCH) {
-      const batch = pending.slice(i, i + SYNC_BATCH);
-      const sent = await sendBatch(batch);
-      if (sent.ok) {
-        acknowledged += sent.acknowledged;
-        continue;
-      }
-      if (sent.status !== 400 && sent.status !== 422) break; // offline, logged out, server trouble: later
-      // The server refuses the batch: send one by one so that one bad record holds up no other.
-      for (const entry of batch) {
-        const single = await sendBatch([entry]);
-        if (single.ok) {
-          acknowledged += single.acknowledged;
-        } else if (single.status === 400 || single.status === 422) {
-          await store.putScan({ ...entry, status: "rejected", rejection: single.detail });
-        } else {
-          break;
+    const pending = (await store.allScans()).filter((e) => e.status === "pending" && e.verdict);
+    const groups = new Map([[CHECKPOINT, []]]); // this page's checkpoint first
+    for (const entry of pending) {
+      const checkpoint = checkpointOf(entry);
+      if (!groups.has(checkpoint)) groups.set(checkpoint, []);
+      groups.get(checkpoint).push(entry);
+    }
+    for (const checkpoint of [...refused.keys()]) {
+      if (!(groups.get(checkpoint) || []).length) refused.delete(checkpoint);
+    }
+    every: for (const [checkpoint, entries] of groups) {
+      for (let i = 0; i < entries.length; i += SYNC_BATCH) {
+        const batch = entries.slice(i, i + SYNC_BATCH);
+        const sent = await sendBatch(checkpoint, batch);
+        if (sent.ok) {
+          acknowledged += sent.acknowledged;
+          refused.delete(checkpoint);
+          continue;
+        }
+        if (sent.status === 404 || (sent.status === 403 && checkpoint !== CHECKPOINT)) {
+          // Not this account's to hand in there: kept on the phone, and the guard is told; the others go on.
+          const reason = sent.status === 404 ? S.sync_not_found : sent.detail || S.sync_forbidden;
+          refused.set(checkpoint, { n: entries.length, gate: await gateName(checkpoint, entries), reason });
+          continue every;
+        }
+        if (sent.status !== 400 && sent.status !== 422) break every; // offline, logged out, server trouble: later
+        // The server refuses the batch: send one by one so that one bad record holds up no other.
+        for (const entry of batch) {
+          const single = await sendBatch(checkpoint, [entry]);
+          if (single.ok) {
+            acknowledged += single.acknowledged;
+          } else if (single.status === 400 || single.status === 422) {
+            await store.putScan({ ...entry, status: "rejected", rejection: single.detail });
+          } else {
+            break every;
+          }
         }
       }
     }
@@ -400,7 +452,7 @@ let queueCount = 0;
 let rejectedCount = 0;
 
 async function updateQueue() {
-  const journal = await store.scansOf(CHECKPOINT);
+  const journal = await store.allScans(); // every checkpoint's: all of it waits on this phone
   queueCount = journal.filter((e) => e.status === "pending").length;
   rejectedCount = journal.filter((e) => e.status === "rejected").length;
   render();
@@ -424,6 +476,7 @@ function render() {
   if (!persistent) notices.push(S.not_persistent);
   if (authLost) notices.push(S.login_needed);
   if (rejectedCount) notices.push(fill(S.rejected, { n: rejectedCount }));
+  for (const item of refused.values()) notices.push(fill(S.sync_refused, item));
   $("notice").textContent = notices.join(" ");
   $("notice").hidden = !notices.length;
   $("relogin").hidden = !authLost; // an installed app has no address bar to reach the login page

@@ -32,6 +32,11 @@ export async function scansOf(checkpoint) {
   return (await kept.allWith("scans", checkpoint)).sort((a, b) => a.seq - b.seq);
 }
 
+/** Every journal entry on this phone, of every checkpoint (and entries older than the checkpoint field), oldest first. */
+export async function allScans() {
+  return (await kept.all("scans")).sort((a, b) => a.seq - b.seq);
+}
+
 export function putBundle(checkpoint, bundle, fetchedAt) {
   return kept.put("bundles", [{ checkpoint, bundle, fetchedAt }]);
 }

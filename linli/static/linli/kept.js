@@ -101,6 +101,14 @@ export class Kept {
     return (await request(tx.objectStore(store).get(key))) || null;
   }
 
+  /** Every record of the store. */
+  async all(store) {
+    const db = await this.database();
+    if (!db) return [...this.memory[store].values()].map((row) => structuredClone(row));
+    const tx = db.transaction(store, "readonly");
+    return request(tx.objectStore(store).getAll());
+  }
+
   /** Every record whose indexed field is ``value``. */
   async allWith(store, value) {
     const index = this.stores[store].index;
