@@ -859,3 +859,45 @@ def test_scans_a_gate_will_not_take_from_the_guard_stay_on_the_phone_and_the_gua
     guard.expect_queue(0)
     expect(notice).to_be_hidden()
     assert GateScan.objects.filter(offline=True, checkpoint=gate.checkpoint).count() == 2
+
+
+def test_a_server_that_fails_is_not_shown_as_online_and_the_scan_is_kept(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: the guard's page is ready, online
+    gate, guard = on_duty(page, login_as)
+    expect(page.locator("#net")).to_have_text("在线")
+
+    # when: the phone has its network but the server fails: the proxy answers the scan 502
+    def bad_gateway(route: Route) -> None:
+        route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>")
+
+    page.route("**/scan", bad_gateway)
+    verdict = guard.scan("外出", "36.5", gate.passes["201"].number)
+
+    # then: decided on the phone and queued, and the status line says the server is not reached
+    assert verdict == "allowed"
+    expect(page.locator("#verdict-source")).to_have_text("离线判定，联网后自动上传")
+    expect(page.locator("#net")).to_have_text("服务器暂不可用，扫码已暂存")
+    expect(page.locator("#net")).to_have_attribute("data-online", "no")
+    guard.next()
+    guard.expect_queue(1)
+    assert fits_phone_width(page)
+
+    # and a 500 to the sync says the same and keeps the scan
+    page.unroute("**/scan")
+    page.route("**/sync", lambda route: route.fulfill(status=500, content_type="text/html", body="<h1>500</h1>"))
+    with page.expect_response("**/sync"):
+        page.context.set_offline(True)
+        page.context.set_offline(False)
+    expect(page.locator("#net")).to_have_text("服务器暂不可用，扫码已暂存")
+    guard.expect_queue(1)
+    assert not GateScan.objects.exists()
+
+    # when the server answers again, the scan reaches it once and the page is online
+    page.unroute("**/sync")
+    page.context.set_offline(True)
+    page.context.set_offline(False)
+    guard.expect_queue(0)
+    expect(page.locator("#net")).to_have_text("在线")
+    assert GateScan.objects.filter(offline=True, household=gate.passes["201"].household).count() == 1

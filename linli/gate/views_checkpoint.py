@@ -79,6 +79,7 @@ def _page_strings() -> dict[str, str]:
     return {
         "online": _("在线"),
         "offline": _("离线"),
+        "server_down": _("服务器暂不可用，扫码已暂存"),
         "queued": _("待同步 {n} 条"),
         "synced": _("已全部同步"),
         "syncing": _("正在同步…"),

@@ -136,6 +136,14 @@ def test_the_notice_of_scans_a_gate_would_not_take_is_chinese_or_english(persona
     assert english["gate_number"] == "Gate {id}"
 
 
+def test_the_status_line_of_a_failing_server_is_chinese_or_english(personas, client_for, checkpoints) -> None:  # type: ignore[no-untyped-def]
+    url = reverse("gate:checkpoint", kwargs={"pk": checkpoints["east"].pk})
+    chinese = page_config(client_for(personas.gate_guard).get(url))
+    assert chinese["strings"]["server_down"] == "服务器暂不可用，扫码已暂存"
+    english = page_config(client_for(personas.gate_guard).get(url, HTTP_ACCEPT_LANGUAGE="en"))
+    assert english["strings"]["server_down"] == "Server unavailable, scans kept on this phone"
+
+
 def test_manifest_makes_the_gate_installable() -> None:
     response = Client().get(reverse("gate:manifest"))
     assert response.status_code == 200

@@ -5,6 +5,7 @@
 // losing the network mid-request loses nothing: the sync sends it again under the same uuid and the
 // server stores it once. Each queued scan names its checkpoint, and the sync sends it there, whichever
 // checkpoint's page is open: a guard moved to another gate before the phone could sync loses nothing.
+// A server that fails (a 5xx) is treated as no network: the page says so and decides on the phone.
 
 import { EngineUnavailable, Verifier, isPassText, numberStatus } from "./passes.js";
 import { decide, fill, localParts, periodStart, present } from "./rules.js";
@@ -30,7 +31,8 @@ const gate = $("gate");
 
 let bundleRecord = null; // {bundle, fetchedAt}
 let verifier = null;
-let reachable = true; // the last request reached the server
+let reachable = true; // the last request reached a working server
+let serverDown = false; // the last request got the server's failure (a 5xx, the proxy's 502)
 let authLost = false;
 let syncing = false;
 let seq = Date.now();
@@ -67,12 +69,15 @@ async function call(method, url, body, timeoutMs, { own = true } = {}) {
     });
   } catch (err) {
     reachable = false;
+    serverDown = false;
     render();
     throw new NetworkError(String(err));
   } finally {
     clearTimeout(timer);
   }
-  reachable = true;
+  // A 5xx is the server (or the proxy in front of it) failing: no better than no network.
+  serverDown = response.status >= 500;
+  reachable = !serverDown;
   let data = null;
   try {
     data = await response.json();
@@ -462,7 +467,7 @@ function render() {
   const online = isOnline();
   const net = $("net");
   net.dataset.online = online ? "yes" : "no";
-  net.textContent = online ? S.online : S.offline;
+  net.textContent = online ? S.online : navigator.onLine && serverDown ? S.server_down : S.offline;
   const queue = $("queue");
   queue.dataset.count = String(queueCount);
   queue.textContent = queueCount ? fill(S.queued, { n: queueCount }) : S.synced;
