@@ -901,3 +901,32 @@ def test_a_server_that_fails_is_not_shown_as_online_and_the_scan_is_kept(
     guard.expect_queue(0)
     expect(page.locator("#net")).to_have_text("在线")
     assert GateScan.objects.filter(offline=True, household=gate.passes["201"].household).count() == 1
+
+
+def test_the_quota_refusal_reads_right_in_english_offline_and_online(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: the guard's phone asks for English; the page is ready
+    gate = open_gate()
+    login_as(gate.personas.gate_guard.username)
+    origin = re.match(r"https?://[^/]+", page.url)
+    assert origin is not None
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": origin.group(0)}])
+    page.goto("/gate/")
+    expect(page.locator("#gate")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#net")).to_have_text("Online")
+    next_out = services.quota.next_period(services.quota_rules(gate.rules), timezone.now())
+    expected = f"Outings used in this 2-day period: 1; next outing allowed from {next_out:%m-%d %H:%M}"
+
+    # when / then: 201 goes out once and is refused the second time, by the server in English words…
+    first, second = (page.evaluate(SCAN_IN_PAGE, ["out", "36.5", gate.passes["201"].number]) for _ in range(2))
+    assert (first["verdict"], second["verdict"], second["source"]) == ("allowed", "refused", "server")
+    expect(page.locator("#verdict-reason")).to_have_text(expected)
+
+    # …and by the phone, offline, in the same words
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("Offline")
+    third = page.evaluate(SCAN_IN_PAGE, ["out", "36.5", gate.passes["201"].token])
+    assert (third["verdict"], third["source"]) == ("refused", "local")
+    expect(page.locator("#verdict-reason")).to_have_text(expected)
+    assert fits_phone_width(page)

@@ -119,6 +119,10 @@ def test_page_is_chinese_and_carries_every_message_of_the_script(personas, clien
         reverse("gate:checkpoint", kwargs={"pk": checkpoints["east"].pk}), HTTP_ACCEPT_LANGUAGE="en"
     )
     assert page_config(english)["strings"]["count_words"] == ""  # digits, not Chinese count words
+    # right for one outing and for many, in a one-day window or longer (the offline verdict's words)
+    assert page_config(english)["strings"]["quota"] == (
+        "Outings used in this {days}-day period: {used}; next outing allowed from {next}"
+    )
 
 
 def test_the_notice_of_scans_a_gate_would_not_take_is_chinese_or_english(personas, client_for, checkpoints) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.http import Http404
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from ninja.errors import HttpError
 
 from linli.gate import services
@@ -136,6 +137,27 @@ SCENARIOS: dict[str, tuple[Callable[[Gate], dict[str, Any]], list[Step]]] = {
         [(at(23, 9), "out", {"credential": "forged"}), (at(23, 9, 1), "out", {"credential": "typed"})],
     ),
 }
+
+
+@pytest.mark.parametrize(("per_period", "days"), [(1, 2), (2, 1), (3, 3)])
+def test_the_quota_refusal_reads_right_in_english_for_one_and_many_on_both_paths(
+    gate: Gate, per_period: int, days: int
+) -> None:
+    # The English said "gone out 1 time(s) in 1 days"; the counts come as digits on both paths
+    # (gate_scan_online fills the slots _scan_texts sends), so the wording must be right for any count.
+    GateRules.objects.filter(pk=gate.rules.pk).update(outings_per_period=per_period, period_days=days)
+    refusals = {}
+    for fast in (False, True):
+        with translation.override("en"), transaction.atomic():
+            results = [scan(gate, at(23, 9, i), fast=fast, key=uuid.UUID(int=i + 1)) for i in range(per_period + 1)]
+            refusals[fast] = (results[-1].reason, results[-1].message, results[-1].next_out_at)
+            transaction.set_rollback(True)
+    assert refusals[True] == refusals[False]
+    reason, message, next_out_at = refusals[False]
+    assert reason == Reason.QUOTA
+    assert message == (
+        f"Outings used in this {days}-day period: {per_period}; next outing allowed from {next_out_at:%m-%d %H:%M}"
+    )
 
 
 def run(gate: Gate, name: str, *, fast: bool) -> tuple[list[Any], dict[str, Any]]:
