@@ -35,6 +35,7 @@ let reachable = true; // the last request reached a working server
 let serverDown = false; // the last request got the server's failure (a 5xx, the proxy's 502)
 let authLost = false;
 let syncing = false;
+let lastSyncAt = 0; // when the last sync began
 let seq = Date.now();
 let lastBundleAt = 0;
 let persistent = true; // the journal survives closing the page (IndexedDB opened)
@@ -401,6 +402,7 @@ const refused = new Map();
 async function sync() {
   if (syncing || !navigator.onLine) return;
   syncing = true;
+  lastSyncAt = Date.now();
   let acknowledged = 0;
   try {
     const pending = (await store.allScans()).filter((e) => e.status === "pending" && e.verdict);
@@ -546,7 +548,8 @@ function wireUp() {
   window.addEventListener("offline", render);
   setInterval(() => {
     if (!navigator.onLine) return;
-    sync();
+    // Not right after another try (the network's return, a scan): one try a period at most.
+    if (Date.now() - lastSyncAt >= RETRY_MS / 2) sync();
     // A failed request marks the server unreachable; asking for the bundle finds out when it is back.
     if (!reachable || Date.now() - lastBundleAt > BUNDLE_EVERY_MS) refreshBundle();
   }, RETRY_MS);
