@@ -80,7 +80,7 @@ class HotRoutes:
         # Accept-Language header → language; (status, headers, language, https) → headers the
         # response middleware adds (both bounded: the headers come from the network).
         self.languages: dict[str, str] = {}
-        self.added_headers: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
+        self.added_headers: dict[tuple[Any, ...], tuple[tuple[str, str | None], ...]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -132,29 +132,29 @@ class HotRoutes:
 
     def _process_response(self, request: WSGIRequest, response: HttpResponseBase) -> HttpResponseBase:
         """The four middlewares' ``process_response``, Django's reverse order. What they add to an
-        answer depends only on its status and headers, the active language and the scheme (not on
-        the body, but the Content-Length they set): the headers they added are remembered per those
-        and added again without running them, for answers without cookies, not streamed, not 404."""
+        answer depends only on its status and headers, the active language and the scheme (and on the
+        body only for Content-Length): the headers they added, in their order, are remembered per
+        those and added again without running them — for answers without cookies, not streamed, not
+        404, while linli's URLs have no language prefixes (the path would count too)."""
         key = None
-        if not (response.streaming or response.cookies or response.status_code == 404):
+        if not (response.streaming or response.cookies or response.status_code == 404 or _language_prefixes_used()):
             key = (response.status_code, tuple(response.items()), translation.get_language(), request.is_secure())
             added = self.added_headers.get(key)
             if added is not None:
-                for name, value in added:
-                    response.headers[name] = value
-                if not response.has_header("Content-Length"):
-                    response.headers["Content-Length"] = str(len(response.content))  # type: ignore[attr-defined]
+                for name, value in added:  # None: the Content-Length CommonMiddleware sets, of this body
+                    response.headers[name] = str(len(response.content)) if value is None else value  # type: ignore[attr-defined]
                 return response
         answered: Any = response  # the middleware's stubs disagree on HttpResponse and HttpResponseBase
         for middleware in (self.xframe, self.common, self.locale, self.security):
             answered = middleware.process_response(request, answered)
         if key is not None and answered is response and not response.cookies:
             before = dict(key[1])
-            _remember(
-                self.added_headers,
-                key,
-                tuple((n, v) for n, v in response.items() if n != "Content-Length" and before.get(n) != v),
+            remembered = tuple(
+                (name, None if name == "Content-Length" else value)
+                for name, value in response.items()
+                if before.get(name) != value
             )
+            _remember(self.added_headers, key, remembered)
         return cast(HttpResponseBase, answered)
 
     @staticmethod
