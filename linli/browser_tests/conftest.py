@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from linli.lib.testing import PASSWORD
 
@@ -158,3 +158,18 @@ def login_as(page: Page) -> Callable[[str], None]:
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
     return login
+
+
+def losing_the_first_answer(calls: list[str]) -> Callable[[Route], None]:
+    """A route handler: the first request reaches the server and its answer is lost on the way back
+    (the connection drops); the later ones go through. ``calls`` collects the requests' URLs."""
+
+    def handle(route: Route) -> None:
+        calls.append(route.request.url)
+        if len(calls) == 1:
+            route.fetch()
+            route.abort()
+        else:
+            route.continue_()
+
+    return handle

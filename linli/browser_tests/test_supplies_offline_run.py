@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 
 from linli.audit.models import AuditEvent
+from linli.browser_tests.conftest import losing_the_first_answer
 from linli.lib.testing import build_personas
 from linli.registry import services as registry
 from linli.supplies.choices import DELIVERED_STATES, PackageStatus, PaymentMode
@@ -108,17 +109,8 @@ def test_an_offline_run_reloaded_midway_is_stored_exactly_once(page: Page, login
     assert not Package.objects.filter(pk__in=[b.pk for b in bags], status__in=DELIVERED_STATES).exists()
 
     # when: the network returns, and the first sync reaches the server but its answer is lost
-    calls = []
-
-    def lose_first_answer(route: Route) -> None:
-        calls.append(route.request.url)
-        if len(calls) == 1:
-            route.fetch()
-            route.abort()
-        else:
-            route.continue_()
-
-    page.route("**/api/v1/supplies/handovers/sync", lose_first_answer)
+    calls: list[str] = []
+    page.route("**/api/v1/supplies/handovers/sync", losing_the_first_answer(calls))
     page.context.set_offline(False)
 
     # then: the phone tries again and drains; each bag is handed over once, at the door for the sealed

@@ -25,6 +25,7 @@ from linli.browser_tests.conftest import (  # noqa: F401  (fixtures)
     _fast_password_hasher,
     browser,
     login_as,
+    losing_the_first_answer,
     page,
     save_screenshot,
 )
@@ -246,6 +247,20 @@ def test_after_an_offline_reload_the_page_still_knows_what_was_handed_over(
     assert IdempotencyKey.objects.filter(key__startswith="handover:").count() == 1
 
 
+def run_open_offline(phone: Page, log_in: Callable[[str], None], rooms: tuple[str, ...]) -> Any:
+    """The building lead's run of ``rooms`` (``out_with_building_lead``), its page open with the service
+    worker in control, and then the network gone."""
+    personas = build_personas()
+    d = out_with_building_lead(personas, rooms)
+    log_in(personas.building_lead.username)
+    phone.goto("/supplies/delivery/mine/")
+    expect(phone.locator("#handover")).to_have_attribute("data-ready", "yes")
+    phone.wait_for_function("!!navigator.serviceWorker.controller")
+    phone.context.set_offline(True)
+    expect(phone.locator("#net")).to_have_text("离线")
+    return d
+
+
 def mark_undelivered(phone: Page, code: str, reason: str) -> None:
     row = phone.locator(f'li.package[data-code="{code}"]')
     row.locator("summary").click()
@@ -258,14 +273,7 @@ def test_a_bag_marked_undelivered_without_network_is_kept_through_a_reload_and_s
     login_as: Callable[[str], None],  # noqa: F811
 ) -> None:
     # given: the building lead's run, the page open, and the network gone
-    personas = build_personas()
-    d = out_with_building_lead(personas, ("101", "102", "201"))
-    login_as(personas.building_lead.username)
-    page.goto("/supplies/delivery/mine/")
-    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
-    page.wait_for_function("!!navigator.serviceWorker.controller")
-    page.context.set_offline(True)
-    expect(page.locator("#net")).to_have_text("离线")
+    d = run_open_offline(page, login_as, ("101", "102", "201"))
     code = d.packages["102"].handover_code
     row = page.locator(f'li.package[data-code="{code}"]')
 
@@ -291,16 +299,7 @@ def test_a_bag_marked_undelivered_without_network_is_kept_through_a_reload_and_s
 
     # when: the network returns, and the first answer for 102 is lost on its way back
     calls: list[str] = []
-
-    def lose_first_answer(route: Route) -> None:
-        calls.append(route.request.url)
-        if len(calls) == 1:
-            route.fetch()
-            route.abort()
-        else:
-            route.continue_()
-
-    page.route("**/api/v1/supplies/packages/*/undelivered", lose_first_answer)
+    page.route("**/api/v1/supplies/packages/*/undelivered", losing_the_first_answer(calls))
     page.context.set_offline(False)
 
     # then: the phone sends it again, and the server has it once, with its reason; 101 handed over
@@ -329,14 +328,7 @@ def test_each_bag_the_server_refused_is_listed_with_its_reason_in_the_page_langu
 ) -> None:
     # given: the building lead's run, and offline: 101 handed over, 102 handed over, a mistyped code,
     # and 201 marked 无法送达
-    personas = build_personas()
-    d = out_with_building_lead(personas, ("101", "102", "201"))
-    login_as(personas.building_lead.username)
-    page.goto("/supplies/delivery/mine/")
-    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
-    page.wait_for_function("!!navigator.serviceWorker.controller")
-    page.context.set_offline(True)
-    expect(page.locator("#net")).to_have_text("离线")
+    d = run_open_offline(page, login_as, ("101", "102", "201"))
     codes = {key: d.packages[key].handover_code for key in ("101", "102", "201")}
     scan(page, codes["101"])
     scan(page, codes["102"])
