@@ -15,6 +15,10 @@ the body put back. What Django does around those answers is done here with Djang
   when one of them would answer itself (a redirect, a refused host), Django answers;
 * an exception becomes Django's 500 (logged as Django logs it).
 
+After a route's first answer, the language chosen for an Accept-Language header (no cookie) and the
+headers the four response middleware add (per status, headers, language and scheme) are remembered
+and used again instead of running that middleware code: ~0.1 ms of CPU a request on a loaded machine.
+
 The rest of the middleware has no part in a bearer-token API call (static files, the session, the
 CSRF cookie, messages). ``linli.lib.tests.test_hotroutes`` holds a hot answer to Django's answer
 for the same request, headers included.
