@@ -17,10 +17,10 @@ the body put back. What Django does around those answers is done here with Djang
 
 After a route's first answer, the language chosen for an Accept-Language header (no cookie) and the
 headers the four response middleware add (per status, headers, language and scheme) are remembered
-and used again instead of running that middleware code: ~0.1 ms of CPU a request on a loaded machine.
+and used again instead of running that middleware code: ~0.1 ms of CPU a scan on a loaded machine.
 
 The rest of the middleware has no part in a bearer-token API call (static files, the session, the
-CSRF cookie, messages). ``linli.lib.tests.test_hotroutes`` holds a hot answer to Django's answer
+CSRF cookie, messages). ``linli.tests.test_hotroutes`` holds a hot answer to Django's answer
 for the same request, headers included.
 """
 
