@@ -599,6 +599,31 @@ def test_refusal_without_a_household_does_not_show_the_previous_household(
     expect(page.get_by_text("1号楼1单元101")).to_be_hidden()
 
 
+def test_what_the_guard_types_for_the_next_person_while_a_scan_is_answered_is_kept(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: the guard has taken 101's temperature
+    gate, guard = on_duty(page, login_as)
+    guard.prepare("外出", "36.5")
+
+    # when: the guard presses 核验 on 101's pass and, before the server answers, takes the next
+    # person's temperature
+    page.evaluate(
+        """(token) => {
+            document.getElementById("credential").value = token;
+            document.getElementById("scan-form").requestSubmit();
+            document.getElementById("temperature").value = "36.8";
+        }""",
+        gate.passes["101"].token,
+    )
+
+    # then: 101 is let out, and the next person's temperature is still in the form; 101's pass is not
+    assert guard.verdict() == "allowed"
+    expect(page.locator("#temperature")).to_have_value("36.8")
+    expect(page.locator("#credential")).to_have_value("")
+    assert GateScan.objects.get().temperature == Decimal("36.5")
+
+
 def test_offline_an_exempt_pass_does_not_let_a_resident_out_of_a_sealed_household(
     page: Page, login_as: Callable[[str], None]
 ) -> None:

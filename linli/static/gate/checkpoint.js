@@ -188,9 +188,18 @@ function readTemperature() {
   return value.toFixed(1);
 }
 
-function resetForm() {
-  $("temperature").value = "";
-  $("credential").value = "";
+/** What the guard had typed when a scan began ({temperature, credential}). */
+function typedNow() {
+  return { temperature: $("temperature").value, credential: $("credential").value };
+}
+
+/** Empty the form for the next person once a scan is answered, but keep what the guard has already
+ * typed for the next person while this scan waited for the server or the phone. */
+function resetForm(typed) {
+  const now = typedNow();
+  if (now.temperature === typed.temperature) $("temperature").value = "";
+  if (now.credential === typed.credential) $("credential").value = "";
+  if (now.temperature !== typed.temperature || now.credential !== typed.credential) return;
   document.querySelector('input[name="mask"][value="yes"]').checked = true;
   const firstCode = document.querySelector('input[name="health_code"]');
   if (firstCode) firstCode.checked = true;
@@ -233,6 +242,7 @@ async function localDecision(entry, ms) {
 
 /** Decide one presented credential (QR text or pass number) and show the verdict. */
 async function process(credential) {
+  const typed = typedNow();
   showError("");
   const text = (credential || "").trim();
   if (!text) {
@@ -310,7 +320,7 @@ async function process(credential) {
       });
       if (bundleRecord) await store.putScan(entry).catch(() => {}); // the server has it either way
       showVerdict(entry, household, false);
-      resetForm();
+      resetForm(typed);
       updateQueue();
       sync();
       return;
@@ -331,7 +341,7 @@ async function process(credential) {
     $("verdict-source").textContent = S.not_kept;
     $("verdict-source").dataset.warn = "yes";
   }
-  resetForm();
+  resetForm(typed);
   updateQueue();
 }
 

@@ -122,6 +122,12 @@ function showError(message) {
 
 // --- one scan ---------------------------------------------------------------------------------------
 
+/** Empty the code field after a scan is answered, unless the volunteer (or a scanner typing like a
+ * keyboard) has already put the next code in while this one was waiting for the server or the phone. */
+function clearCode(text) {
+  if ($("code").value === text) $("code").value = "";
+}
+
 async function process(text) {
   showError("");
   const code = parseCode(text);
@@ -146,7 +152,7 @@ async function process(text) {
       markRow(code, pkg.status, pkg.status_label);
       lastContactless = pkg.status === "left_at_door" && result.data.status === "stored" ? code : null;
       showVerdict(result.data.status === "already" ? "already" : "ok", result.data.message);
-      $("code").value = "";
+      clearCode(text);
       await keepDone([code]);
       return;
     }
@@ -183,7 +189,7 @@ async function process(text) {
   } else {
     showVerdict("queued", S.not_mine_offline);
   }
-  $("code").value = "";
+  clearCode(text);
   await updateQueue();
   planRetry();
 }

@@ -322,6 +322,33 @@ def test_a_bag_marked_undelivered_without_network_is_kept_through_a_reload_and_s
     assert Package.objects.get(pk=d.packages["201"].pk).problem == "电话不通"
 
 
+def test_a_code_put_in_while_the_last_scan_is_being_kept_is_not_wiped(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: the building lead's run, the page open, and the network gone
+    d = run_open_offline(page, login_as, ("101", "102"))
+    first, second = (d.packages[key].handover_code for key in ("101", "102"))
+
+    # when: 101's label is scanned and, while the phone is still keeping it, the scanner types 102's code
+    page.evaluate(
+        """([first, second]) => {
+            const code = document.getElementById("code");
+            code.value = first;
+            document.getElementById("scan-form").requestSubmit();
+            code.value = second;
+        }""",
+        [first, second],
+    )
+
+    # then: 101 is kept, and 102's code is still in the box, sent with the next press
+    expect(page.locator("#queue")).to_have_text("待同步 1 条")
+    expect(page.locator("#code")).to_have_value(second)
+    page.locator("#submit-code").click()
+    expect(page.locator("#queue")).to_have_text("待同步 2 条")
+    expect(page.locator("#code")).to_have_value("")
+
+
 def test_each_bag_the_server_refused_is_listed_with_its_reason_in_the_page_language(
     page: Page,  # noqa: F811
     login_as: Callable[[str], None],  # noqa: F811
