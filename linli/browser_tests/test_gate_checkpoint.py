@@ -853,6 +853,50 @@ def test_scans_queued_at_one_gate_reach_it_after_the_guard_is_moved_to_another(
     assert fits_phone_width(tab)
 
 
+def test_offline_an_outing_queued_at_one_gate_counts_at_the_other_gate_on_the_same_phone(
+    page: Page, login_as: Callable[[str], None]
+) -> None:
+    # given: 阳光小区 has 东门 and 西门; its guard (bound to neither) opened both pages once online
+    gate = open_gate()
+    west = services.checkpoint_create(compound=gate.personas.tree.p1, name="西门")
+    account = gate.personas.gate_guard
+    account.checkpoint = None
+    account.save()
+    guard = Guard(page)
+    login_as(account.username)
+    pages = {cp.pk: reverse("gate:checkpoint", kwargs={"pk": cp.pk}) for cp in (gate.checkpoint, west)}
+    for path in pages.values():
+        page.goto(path)
+        expect(page.locator("#gate")).to_have_attribute("data-ready", "yes")
+        page.wait_for_function("!!navigator.serviceWorker.controller")
+
+    # when: without network, 201 goes out at 东门 (its one outing of the period), and then tries
+    # again at 西门, the guard walking over with the phone
+    page.context.set_offline(True)
+    page.goto(pages[gate.checkpoint.pk])
+    expect(page.locator("#gate")).to_have_attribute("data-ready", "yes")
+    assert guard.scan("外出", "36.5", gate.passes["201"].token) == "allowed"
+    guard.next()
+    page.goto(pages[west.pk])
+    expect(page.locator("#gate")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("#net")).to_have_text("离线")
+
+    # then: 西门's page counts the outing queued at 东门 and refuses the second one
+    assert guard.scan("外出", "36.5", gate.passes["201"].token) == "refused"
+    expect(page.locator("#verdict-reason")).to_contain_text("本户两天内已外出一次")
+    guard.next()
+    guard.expect_queue(2)
+
+    # and back online, both reach the server, each at its own gate, and no violation is recorded
+    page.context.set_offline(False)
+    guard.expect_queue(0)
+    scans = GateScan.objects.filter(offline=True, household=gate.passes["201"].household)
+    assert sorted((s.checkpoint_id, s.verdict) for s in scans) == sorted(
+        [(gate.checkpoint.pk, Verdict.ALLOWED), (west.pk, Verdict.REFUSED)]
+    )
+    assert not QuotaViolation.objects.exists()
+
+
 def test_scans_a_gate_will_not_take_from_the_guard_stay_on_the_phone_and_the_guard_is_told(
     page: Page, login_as: Callable[[str], None]
 ) -> None:

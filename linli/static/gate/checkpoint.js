@@ -227,7 +227,9 @@ async function localDecision(entry, ms) {
   const bundle = bundleRecord.bundle;
   const presented = await present(bundle, verifier, entry.credential);
   const period = periodStart(bundle.rules || {}, ms, bundle.utc_offset_minutes || 0);
-  const journal = await store.scansOf(CHECKPOINT);
+  // Every checkpoint's scans on this phone: an outing queued at the compound's other gate counts
+  // here too (a household belongs to one compound; another compound's scans never match it).
+  const journal = await store.allScans();
   const hid = presented.householdId ?? null;
   const state = hid === null ? { used: 0, hold: null, ticketUsed: false } : householdState(journal, hid, period, presented.ticketPeriod);
   const decision = decide(
