@@ -308,6 +308,7 @@ def _page_strings() -> dict[str, str]:
         "undelivered_reason": _("请填写未送达原因"),
         "undelivered_queued": _("离线已记录无法送达：{address}，联网后自动上传"),
         "undelivered_pending_row": _("未送达，待同步"),
+        "undelivered_row": str(PackageStatus.UNDELIVERED.label),
         "undelivered_not_kept": _("手机存储已满，无法送达未能记录：请联网后再点登记"),
         "rejected_row": _("被服务器拒收，请核对"),
     }
@@ -342,6 +343,8 @@ def mine(request: HttpRequest) -> HttpResponse:
                 "address": p.household.address,
                 "contactless": p.contactless,
                 "delivered": p.status in DELIVERED_STATES,
+                # Still to deliver or mark 无法送达: a bag marked undelivered never goes back out.
+                "on_the_way": p.status in delivery.ON_THE_WAY,
             }
             for p in packages
         },

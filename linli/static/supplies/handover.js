@@ -237,6 +237,8 @@ async function sendUndelivered(entry) {
   if (result.status === 200 && result.data) {
     await store.deleteScans([entry.uuid]);
     markRow(entry.code, result.data.status, result.data.status_label);
+    // A uuid answered before is answered with the bag as it is now: maybe handed over since.
+    if (result.data.status === "undelivered") await keepDone([entry.code], "undelivered");
     serverAnswered = true;
     return true;
   }
@@ -471,6 +473,7 @@ async function markUndelivered(form) {
     }
     if (result && result.status === 200 && result.data) {
       markRow(code, result.data.status, result.data.status_label);
+      await keepDone([code], "undelivered");
       return;
     }
     if (result && [400, 404, 422].includes(result.status)) {
@@ -493,25 +496,32 @@ async function markUndelivered(form) {
 
 // --- start ------------------------------------------------------------------------------------------
 
-/** Remember the packages of this page the server has answered as delivered: offline, the service
- * worker opens the copy of the page kept at its last load, which still lists them as to hand over. */
-async function keepDone(codes) {
+/** Remember the packages of this page the server has answered as delivered (or as undelivered, with
+ * ``status``): offline, the service worker opens the copy of the page kept at its last load, which
+ * still lists them as to hand over. A later answer for the same package replaces the earlier one. */
+async function keepDone(codes, status = "delivered") {
   const mine = codes.filter((code) => config.packages[code]);
   try {
-    await store.putDone(mine.map((code) => ({ code, user: USER, at: Date.now() })));
+    await store.putDone(mine.map((code) => ({ code, user: USER, status, at: Date.now() })));
   } catch (err) {
-    // a full phone: the server still answers a second scan as already delivered
+    // a full phone: the server still answers a second scan (or 无法送达) by the package as it is
   }
 }
 
-/** Mark what this page's copy may not know yet: hand-overs waiting in the journal, and those the
- * server answered after the copy was made. A record the page shows delivered is no longer needed. */
+/** Mark what this page's copy may not know yet: hand-overs and 无法送达 waiting in the journal, and
+ * those the server answered after the copy was made. A record is no longer needed once the page
+ * shows the package delivered, or (无法送达) no longer on the way: the copy is as new as the record. */
 async function markJournal() {
   const stale = [];
-  for (const { code } of await store.doneOf(USER)) {
+  for (const { code, status } of await store.doneOf(USER)) {
     const known = config.packages[code];
-    if (!known || known.delivered) {
+    const undelivered = status === "undelivered";
+    if (!known || known.delivered || (undelivered && !known.on_the_way)) {
       stale.push(code);
+      continue;
+    }
+    if (undelivered) {
+      markRow(code, "undelivered", S.undelivered_row);
       continue;
     }
     known.delivered = true;

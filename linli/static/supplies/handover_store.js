@@ -3,7 +3,8 @@
 // answered it (stored, already delivered, or refused); answered scans are deleted, refused ones kept
 // as "rejected" so the volunteer sees why. And the door photos taken without network, one per
 // package code, until the server has them. And the codes the server has answered as delivered
-// ({code, user, at}), for the copy of the page kept offline, which may predate them.
+// ({code, user, status, at}; status "undelivered" for a recorded 无法送达, none in records kept before
+// there was one), for the copy of the page kept offline, which may predate them.
 
 import { Kept } from "../linli/kept.js";
 
@@ -45,7 +46,7 @@ export async function photosOf(user) {
   return (await kept.allWith("photos", user)).sort((a, b) => a.at - b.at);
 }
 
-/** Remember packages the server answered as delivered ({code, user, at}). */
+/** Remember packages the server answered as delivered or undelivered ({code, user, status, at}). */
 export function putDone(records) {
   return kept.put("done", records);
 }

@@ -32,7 +32,7 @@ from linli.browser_tests.conftest import (  # noqa: F401  (fixtures)
 from linli.lib.testing import build_personas
 from linli.supplies.choices import PackageStatus
 from linli.supplies.models import IdempotencyKey, Package
-from linli.supplies.services.delivery import run_create
+from linli.supplies.services.delivery import package_resolve, run_create
 from linli.supplies.tests.test_delivery_fixtures import aggregated, out_with_building_lead
 
 pytestmark = pytest.mark.browser
@@ -320,6 +320,73 @@ def test_a_bag_marked_undelivered_without_network_is_kept_through_a_reload_and_s
     expect(other).to_have_attribute("data-status", "undelivered")
     expect(page.locator("#queue")).to_have_text("已全部同步")
     assert Package.objects.get(pk=d.packages["201"].pk).problem == "电话不通"
+
+
+def test_a_bag_the_server_recorded_undelivered_stays_undelivered_after_an_offline_reload(
+    page: Page,  # noqa: F811
+    login_as: Callable[[str], None],  # noqa: F811
+) -> None:
+    # given: the building lead's run, its page kept on the phone while every bag was still out
+    personas = build_personas()
+    d = out_with_building_lead(personas, ("101", "102", "201"))
+    login_as(personas.building_lead.username)
+    page.goto("/supplies/delivery/mine/")
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    page.wait_for_function("!!navigator.serviceWorker.controller")
+    rows = {key: page.locator(f'li.package[data-code="{d.packages[key].handover_code}"]') for key in d.packages}
+
+    # when: online, nobody is home at 102 and the volunteer marks it 无法送达
+    mark_undelivered(page, d.packages["102"].handover_code, "家中无人")
+    expect(rows["102"]).to_have_attribute("data-status", "undelivered")
+    # … and 201 is marked without network, then sent when the network returns
+    page.context.set_offline(True)
+    expect(page.locator("#net")).to_have_text("离线")
+    mark_undelivered(page, d.packages["201"].handover_code, "电话不通")
+    expect(rows["201"]).to_have_attribute("data-status", "undelivered-queued")
+    page.context.set_offline(False)
+    expect(page.locator("#queue")).to_have_text("已全部同步", timeout=30_000)
+    expect(rows["201"]).to_have_attribute("data-status", "undelivered")
+
+    # when: the network is gone again and the page is reloaded (the phone's copy, from before both marks)
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+
+    # then: both bags still show 未送达, without 无法送达 offered again; 101 is still out
+    for key in ("102", "201"):
+        expect(rows[key]).to_have_attribute("data-status", "undelivered")
+        expect(rows[key].locator(".package-status")).to_have_text("未送达")
+        expect(rows[key].locator(".undelivered")).to_have_count(0)
+    expect(rows["101"]).to_have_attribute("data-status", "out")
+    expect(page.locator("#queue")).to_have_text("已全部同步")
+
+    # when: back online, someone opens the door at 201 after all and it is handed over
+    page.context.set_offline(False)
+    expect(page.locator("#net")).to_have_text("在线")
+    scan(page, d.packages["201"].handover_code)
+    expect(page.locator("#verdict-word")).to_contain_text("交付成功：1号楼1单元201")
+
+    # then: reloaded without network, the same old copy shows 201 handed over, no longer 未送达
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    expect(rows["201"]).to_have_attribute("data-status", "synced")
+    expect(rows["201"].locator(".package-status")).to_have_text("已交付")
+    expect(rows["102"]).to_have_attribute("data-status", "undelivered")
+
+    # when: the coordinator sends 102 back to the supermarket, and the page is loaded again with network
+    package_resolve(d.packages["102"], resolution="returned", actor=personas.grid_worker)
+    page.context.set_offline(False)
+    page.reload()
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    expect(rows["102"]).to_have_attribute("data-status", "returned")
+
+    # then: offline, the page's newer copy is shown as it is, not the older 未送达
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
+    expect(rows["102"]).to_have_attribute("data-status", "returned")
+    expect(rows["102"].locator(".package-status")).to_have_text("已退回")
 
 
 def test_a_code_put_in_while_the_last_scan_is_being_kept_is_not_wiped(
