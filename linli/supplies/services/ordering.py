@@ -15,7 +15,9 @@ H7) take from the reserved buckets first, then the general ones; other household
 
 :func:`submit_order` is the idempotent wrapper the API and pages call: every submission carries a
 key; the first answer for (account, key) is stored in the order's own transaction (a refusal in its
-own), and a retry with the same body gets it again. Same key with a different body is refused.
+own), and a retry with the same body gets it again. Same key with a different body is refused. A
+refusal is stored with its reason and values (``ORDER_TEXTS``) and worded when answered: a retry made
+after the page was switched to another language gets it in that language.
 """
 
 from __future__ import annotations
@@ -57,10 +59,50 @@ KEY_MAX_LENGTH = 100
 DUPLICATE_MESSAGE = gettext_lazy("本户在该窗口已有订单；如需修改，请先取消原订单")
 REFUSAL_STATUS = {"sold_out": 409, "duplicate": 409, "closed": 422, "limit": 422, "empty": 422, "invalid": 422}
 
+# What an order refusal says, by its reason: worded in the caller's language when answered, so a
+# refusal replayed for its key (a retry, a reload) is in the language of the one asking now, not of
+# the first. Stored as ``reason`` (and ``params``, its values) beside the text in the key's row.
+ORDER_TEXTS = {
+    "empty": gettext_lazy("订单里没有商品"),
+    "too_many_lines": gettext_lazy("一次最多订购 %(n)d 种商品"),
+    "repeated_offer": gettext_lazy("同一商品只能填写一行"),
+    "quantity": gettext_lazy("数量必须在 1 到 %(n)d 之间"),
+    "malformed": gettext_lazy("订单内容不完整或格式有误"),
+    "not_in_window": gettext_lazy("商品不在该窗口中，请刷新后重试"),
+    "other_community": gettext_lazy("该窗口不服务本户所在社区"),
+    "not_open_yet": gettext_lazy("该窗口尚未开放下单"),
+    "closed": gettext_lazy("该窗口已截单或未开放"),
+    "payment_mode": gettext_lazy("付款方式无效"),
+    "credit_by_staff": gettext_lazy("社区记账须由社区工作人员代为下单，请选择货到付款或网格员代收"),
+    "limit": gettext_lazy("「%(name)s」每户限购 %(limit)d%(unit)s"),
+    "sold_out": gettext_lazy("「%(name)s」已售罄或库存不足"),
+    "duplicate": DUPLICATE_MESSAGE,
+}
+
+
+def order_text(reason: str, params: dict[str, Any] | None = None, fallback: str = "") -> str:
+    """The text of the refusal ``reason`` with ``params`` in the active language (``fallback`` for a
+    reason not known, or values that do not fit it)."""
+    text = ORDER_TEXTS.get(reason)
+    if text is None:
+        return fallback
+    try:
+        return str(text) % params if params else str(text)
+    except (KeyError, TypeError, ValueError):
+        return fallback
+
 
 def refuse(message: str, code: str, **params: Any) -> ValidationError:
     error = ValidationError(message, code=code)
     error.refusal = {"code": code, **params}  # type: ignore[attr-defined]
+    return error
+
+
+def refuse_for(reason: str, code: str, values: dict[str, Any] | None = None, **params: Any) -> ValidationError:
+    """:func:`refuse` worded from ``ORDER_TEXTS[reason]`` with ``values``, which it keeps (a stored
+    refusal is worded again from them when replayed)."""
+    error = refuse(order_text(reason, values), code, **params)
+    error.wording = {"reason": reason, **({"params": values} if values else {})}  # type: ignore[attr-defined]
     return error
 
 
@@ -228,16 +270,16 @@ def _give_back(offer_id: int, reserved: bool, n: int) -> None:
 
 def _clean_lines(lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
     if not lines:
-        raise refuse(_("订单里没有商品"), "empty")
+        raise refuse_for("empty", "empty")
     if len(lines) > MAX_LINES:
-        raise refuse(_("一次最多订购 %(n)d 种商品") % {"n": MAX_LINES}, "invalid")
+        raise refuse_for("too_many_lines", "invalid", {"n": MAX_LINES})
     seen: set[int] = set()
     for offer_id, quantity in lines:
         if offer_id in seen:
-            raise refuse(_("同一商品只能填写一行"), "invalid")
+            raise refuse_for("repeated_offer", "invalid")
         seen.add(offer_id)
         if not 1 <= quantity <= MAX_QUANTITY:
-            raise refuse(_("数量必须在 1 到 %(n)d 之间") % {"n": MAX_QUANTITY}, "invalid")
+            raise refuse_for("quantity", "invalid", {"n": MAX_QUANTITY})
     # Ascending offer ids: concurrent orders lock bucket rows in one order (no deadlock).
     return sorted(lines)
 
@@ -315,27 +357,27 @@ def _place(
     """:func:`place_order` once the offers (each with its ``window``) are loaded; ``lines`` cleaned."""
     now = now or timezone.now()
     if len(offers) != len(lines):
-        raise refuse(_("商品不在该窗口中，请刷新后重试"), "invalid")
+        raise refuse_for("not_in_window", "invalid")
     window = next(iter(offers.values())).window
     if window.community_id != household.community_id:
-        raise refuse(_("该窗口不服务本户所在社区"), "invalid")
+        raise refuse_for("other_community", "invalid")
     if not window.is_open_at(now):
         if now < window.opens_at and window.status == "published":
-            raise refuse(_("该窗口尚未开放下单"), "closed")
-        raise refuse(_("该窗口已截单或未开放"), "closed")
+            raise refuse_for("not_open_yet", "closed")
+        raise refuse_for("closed", "closed")
     mode = payment_mode or PaymentMode.ON_DELIVERY
     if mode not in PaymentMode.values:
-        raise refuse(_("付款方式无效"), "invalid")
+        raise refuse_for("payment_mode", "invalid")
     if mode == PaymentMode.CREDIT and is_member(actor, household):
         # The community pays for these (S7: the elderly, hardship households): staff choose it.
-        raise refuse(_("社区记账须由社区工作人员代为下单，请选择货到付款或网格员代收"), "invalid")
+        raise refuse_for("credit_by_staff", "invalid")
     for offer_id, quantity in lines:
         offer = offers[offer_id]
         if offer.per_household_limit is not None and quantity > offer.per_household_limit:
-            raise refuse(
-                _("「%(name)s」每户限购 %(limit)d%(unit)s")
-                % {"name": offer.name, "limit": offer.per_household_limit, "unit": offer.unit},
+            raise refuse_for(
                 "limit",
+                "limit",
+                {"name": offer.name, "limit": offer.per_household_limit, "unit": offer.unit},
                 offer=offer_id,
             )
     if priority is None:
@@ -387,8 +429,8 @@ def _place(
                 from_reserved = _take(offer, row.quantity, priority=priority)
                 if from_reserved is None:
                     if _live_order_exists(window.pk, household.pk):
-                        raise refuse(str(DUPLICATE_MESSAGE), "duplicate")
-                    raise refuse(_("「%(name)s」已售罄或库存不足") % {"name": offer.name}, "sold_out", offer=offer.pk)
+                        raise refuse_for("duplicate", "duplicate")
+                    raise refuse_for("sold_out", "sold_out", {"name": offer.name}, offer=offer.pk)
                 row.from_reserved = from_reserved
             order.save(force_insert=True)
             for row in rows:
@@ -407,7 +449,7 @@ def _place(
                 )
     except IntegrityError as exc:
         if "order_one_live_per_household" in str(exc) or _live_order_exists(window.pk, household.pk):
-            raise refuse(str(DUPLICATE_MESSAGE), "duplicate") from exc
+            raise refuse_for("duplicate", "duplicate") from exc
         raise
     order.lines_cache = rows  # type: ignore[attr-defined]
     return order
@@ -588,7 +630,7 @@ def parse_body(body: dict[str, Any]) -> OrderBody:
             note=str(body.get("note") or ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise refuse(_("订单内容不完整或格式有误"), "invalid") from exc
+        raise refuse_for("malformed", "invalid") from exc
 
 
 def _stored(actor: Any, key: str, digest: str) -> tuple[int, dict[str, Any]] | None:
@@ -605,16 +647,36 @@ def _stored(actor: Any, key: str, digest: str) -> tuple[int, dict[str, Any]] | N
             "code": "key_reused",
             "errors": {},
         }
-    return (200 if status == 201 else status), response
+    if status == 201:
+        return 200, response
+    return status, _refusal_replayed(response)
+
+
+def _refusal_replayed(response: dict[str, Any]) -> dict[str, Any]:
+    """A stored refusal as answered now: worded from its ``reason`` and ``params`` in the active
+    language, without them. One stored as its text alone (before reasons were kept), or with a reason
+    not known, keeps its text."""
+    reason = response.get("reason")
+    if reason is None:
+        return response
+    answer = {name: value for name, value in response.items() if name not in ("reason", "params")}
+    answer["detail"] = order_text(reason, response.get("params"), fallback=str(response.get("detail") or ""))
+    return answer
 
 
 def _store_refusal(
-    actor: Any, key: str, digest: str, status: int, answer: dict[str, Any]
+    actor: Any, key: str, digest: str, status: int, answer: dict[str, Any], wording: dict[str, Any] | None = None
 ) -> tuple[int, dict[str, Any]]:
+    """Store the refusal ``answer`` for the key (with ``wording``: its reason and values, when it has
+    them) and answer it; when another submission with the key answered first, that answer."""
     try:
         with transaction.atomic():
             IdempotencyKey.objects.create(
-                user_id=actor.pk, key=key, request_hash=digest, status_code=status, response=answer
+                user_id=actor.pk,
+                key=key,
+                request_hash=digest,
+                status_code=status,
+                response={**answer, **(wording or {})},
             )
     except IntegrityError:
         # Another submission with this key answered first: that answer is the answer.
@@ -910,5 +972,5 @@ def _submit(
         if stored is not None:
             return stored
         status, answer = refusal_answer(error)
-        return _store_refusal(actor, key, digest, status, answer)
+        return _store_refusal(actor, key, digest, status, answer, getattr(error, "wording", None))
     return 201, order_answer(order, order.lines_cache)  # type: ignore[attr-defined]

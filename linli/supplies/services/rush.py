@@ -10,8 +10,9 @@ the household's priority, the window and the offers are read; then
   LOCKED``) and decremented, and the order, its lines, the key's stored answer and the token's
   ``last_used_at`` are written; the statement returns the 201 answer's JSON, which is sent as it is;
 * with a live order already (the household orders again with a new key: a second phone, a page
-  reloaded after the answer was lost), the duplicate's 409 refusal is stored for the key and
-  returned, and no bucket is touched — the general path would lock and decrement a bucket per line,
+  reloaded after the answer was lost), the duplicate's 409 refusal is stored for the key (with its
+  reason, ``ordering.ORDER_TEXTS``' ``duplicate``, as the general path stores it) and returned, and
+  no bucket is touched — the general path would lock and decrement a bucket per line,
   fail on the one-live-order index and roll back, some ten round trips with the hot rows locked.
 
 Anything else — a check that does not hold, a line no single free bucket can serve, a key that
@@ -148,7 +149,14 @@ WITH t AS (
   SELECT o.id, v.offer_id, v.quantity, 0, v.price, v.amount, 0 FROM o, v
 ), k AS (
   INSERT INTO {table[IdempotencyKey]} (user_id, key, request_hash, status_code, response, created_at)
-  SELECT t.user_id, %(key)s, %(request_hash)s, a.status, a.answer::jsonb, now() FROM t, a
+  -- The duplicate's refusal is stored with its reason, as the general path stores it (worded again
+  -- from it, in the language of the one asking, when the key is replayed).
+  SELECT t.user_id, %(key)s, %(request_hash)s, a.status,
+         CASE WHEN a.status = {duplicate_status}
+              THEN a.answer::jsonb || jsonb_build_object('reason', {sql_literal("duplicate")})
+              ELSE a.answer::jsonb END,
+         now()
+  FROM t, a
 ), touched AS (
   UPDATE {table[ApiToken]} SET last_used_at = now() FROM t, a
   WHERE {table[ApiToken]}.id = t.token_id

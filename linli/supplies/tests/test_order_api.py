@@ -24,8 +24,10 @@ class Api:
     def get(self, path: str, **query: Any) -> Any:
         return self.client.get(f"{API}{path}", query)
 
-    def post(self, path: str, body: dict[str, Any] | None = None, key: str | None = None) -> Any:
+    def post(self, path: str, body: dict[str, Any] | None = None, key: str | None = None, language: str = "") -> Any:
         headers = {"Idempotency-Key": key} if key is not None else {}
+        if language:
+            headers["Accept-Language"] = language
         return self.client.post(f"{API}{path}", body or {}, content_type="application/json", headers=headers)
 
 
@@ -94,6 +96,21 @@ def test_submit_refusals(personas: Personas, window: OrderWindow) -> None:
         .status_code
         == 401
     )
+
+
+def test_a_refusal_replayed_after_switching_to_english_is_in_english(personas: Personas, window: OrderWindow) -> None:
+    """The same key and body sent again by a phone now read in English: the first refusal (its status,
+    code and offer), worded in English; the one asking in Chinese still gets it in Chinese."""
+    veg, eggs = window.offers.order_by("pk")
+    api = Api(personas.resident)
+    payload = body(window, personas.resident_household.pk, (veg.pk, 1), (eggs.pk, 4))
+    first = api.post("/orders", payload, key="limit", language="zh-hans")
+    assert first.status_code == 422 and first.json()["detail"] == "「鸡蛋」每户限购 3份"
+    again = api.post("/orders", payload, key="limit", language="en")
+    assert again.status_code == 422
+    assert again.json() == {**first.json(), "detail": "“鸡蛋” is limited to 3 份 per household"}
+    assert api.post("/orders", payload, key="limit", language="zh-hans").json() == first.json()
+    assert not Order.objects.exists()
 
 
 def test_list_detail_and_cancel(personas: Personas, window: OrderWindow) -> None:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -178,6 +179,25 @@ def test_a_limit_is_explained(personas: Personas, client: Client) -> None:
     answer, _data = post_order(client, ME, window, {eggs: 3})
     assert answer.status_code == 422
     assert "「鸡蛋」每户限购 2份" in answer.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_a_refusal_posted_again_after_switching_to_english_is_explained_in_english(
+    personas: Personas, client: Client
+) -> None:
+    """The resident is refused, switches the page to English and reloads (the same form, the same
+    key): the first answer stands, said in English."""
+    window = open_window(shop(), personas.tree.c1, limit=2)
+    eggs = offers(window)["鸡蛋"]
+    client.force_login(personas.resident)
+    answer, data = post_order(client, ME, window, {eggs: 3})
+    assert answer.status_code == 422 and "「鸡蛋」每户限购 2份" in answer.content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    again = client.post(ME, data)
+    assert again.status_code == 422
+    html = again.content.decode()
+    assert "The order was not placed:</strong>“鸡蛋” is limited to 2 份 per household" in html
+    assert "每户限购" not in html
     assert not Order.objects.exists()
 
 

@@ -185,6 +185,8 @@ def test_a_household_ordering_again_is_refused_by_the_rush_path_as_by_the_genera
         resident.token.refresh_from_db()
         assert resident.token.last_used_at is not None
         replay = resident.order(window, household, (eggs.pk, 2), (veg.pk, 1), key=f"again-{rush_on}")
+        # The same key again, the phone now read in English: the stored refusal, worded in English.
+        replay_en = resident.order(window, household, (eggs.pk, 2), (veg.pk, 1), key=f"again-{rush_on}", language="en")
         english = resident.order(window, household, (veg.pk, 1), key=f"english-{rush_on}", language="en")
         results.append(
             (
@@ -192,18 +194,21 @@ def test_a_household_ordering_again_is_refused_by_the_rush_path_as_by_the_genera
                 again.json(),
                 (stored_key.user_id, stored_key.status_code, stored_key.response),
                 (replay.status_code, replay.json()),
+                (replay_en.status_code, replay_en.json()),
                 (english.status_code, english.json()),
             )
         )
     assert results[0] == results[1]
-    status, body, key_row, replayed, english_answer = results[0]
+    status, body, key_row, replayed, replayed_en, english_answer = results[0]
     assert status == 409 and body == {
         "detail": "本户在该窗口已有订单；如需修改，请先取消原订单",
         "errors": {},
         "code": "duplicate",
     }
-    assert key_row == (personas.resident.pk, 409, body) and replayed == (409, body)
+    # Stored with its reason, so that a replay is worded in the language of the one asking then.
+    assert key_row == (personas.resident.pk, 409, {**body, "reason": "duplicate"}) and replayed == (409, body)
     assert english_answer[0] == 409 and english_answer[1]["detail"].startswith("This household already has an order")
+    assert replayed_en == english_answer
 
 
 @pytest.mark.parametrize(

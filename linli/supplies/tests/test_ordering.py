@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from linli.health.choices import SealLevel
 from linli.health.models import QuarantineOrder
@@ -292,6 +292,75 @@ def test_submit_replays_a_refusal_even_after_stock_returns(personas: Personas, w
     cancel_order(Order.objects.get(household=households[1]), actor=worker)
     assert submit_order(actor=worker, key="c", body=sold_out) == (409, answer)  # the first answer stands
     assert submit_order(actor=worker, key="d", body=sold_out)[0] == 201  # a new key is a new attempt
+
+
+@pytest.mark.parametrize("case", ["sold_out", "limit", "closed", "duplicate", "empty"])
+def test_a_refusal_replayed_is_worded_in_the_language_of_the_one_asking_again(
+    personas: Personas, window: OrderWindow, case: str
+) -> None:
+    """The resident switched the page to English after a refusal and the retry (same key, same body)
+    replays it: the same refusal (status, code, offer), worded in English, not in the first language."""
+    veg, eggs = offers(window)
+    household = personas.resident_household.pk
+    now = None
+    if case == "sold_out":
+        OfferBucket.objects.filter(offer=eggs).update(remaining=0)
+        payload = body(window, household, (eggs.pk, 1))
+    elif case == "limit":
+        payload = body(window, household, (eggs.pk, 4))
+    elif case == "closed":
+        payload, now = body(window, household, (veg.pk, 1)), timezone.now() + datetime.timedelta(hours=13)
+    elif case == "duplicate":
+        assert submit_order(actor=personas.resident, key="first", body=body(window, household, (veg.pk, 1)))[0] == 201
+        payload = body(window, household, (eggs.pk, 1))
+    else:
+        payload = body(window, household)
+    with translation.override("zh-hans"):
+        status, first = submit_order(actor=personas.resident, key="k", body=payload, now=now)
+    english = {
+        "sold_out": "“鸡蛋” is sold out or there is not enough stock",
+        "limit": "“鸡蛋” is limited to 3 份 per household",
+        "closed": "This window has passed its cut-off or is not open",
+        "duplicate": "This household already has an order in this window",
+        "empty": "The order has no items",
+    }[case]
+    assert status == ordering.REFUSAL_STATUS[first["code"]] and not first["detail"].isascii()
+    with translation.override("en"):
+        replayed = submit_order(actor=personas.resident, key="k", body=payload, now=now)
+    assert replayed[0] == status
+    assert replayed[1]["detail"].startswith(english)
+    assert replayed[1] == {**first, "detail": replayed[1]["detail"]}  # only the wording differs
+    with translation.override("zh-hans"):
+        assert submit_order(actor=personas.resident, key="k", body=payload, now=now) == (status, first)
+
+
+def test_a_refusal_stored_as_text_before_codes_were_kept_still_replays_its_text(
+    personas: Personas, window: OrderWindow
+) -> None:
+    """A refusal stored before its reason was kept (only its text) is replayed as it was stored."""
+    _veg, eggs = offers(window)
+    payload = body(window, personas.resident_household.pk, (eggs.pk, 4))
+    old = {"detail": "「鸡蛋」每户限购 3份", "errors": {}, "code": "limit", "offer": eggs.pk}
+    IdempotencyKey.objects.create(
+        user_id=personas.resident.pk,
+        key="old",
+        request_hash=ordering.request_hash(payload),
+        status_code=422,
+        response=old,
+    )
+    with translation.override("en"):
+        assert submit_order(actor=personas.resident, key="old", body=payload) == (422, old)
+
+
+def test_an_accepted_order_replays_the_same_in_any_language(personas: Personas, window: OrderWindow) -> None:
+    veg, _eggs = offers(window)
+    payload = body(window, personas.resident_household.pk, (veg.pk, 2))
+    with translation.override("zh-hans"):
+        status, first = submit_order(actor=personas.resident, key="ok", body=payload)
+    assert status == 201
+    with translation.override("en"):
+        assert submit_order(actor=personas.resident, key="ok", body=payload) == (200, first)
+    assert IdempotencyKey.objects.get(key="ok").response == first
 
 
 def test_submit_replays_after_window_closes(personas: Personas, window: OrderWindow) -> None:
