@@ -29,7 +29,7 @@ from linli.browser_tests.conftest import (  # noqa: F401  (fixtures)
     page,
     save_screenshot,
 )
-from linli.lib.testing import build_personas
+from linli.lib.testing import Personas, build_personas
 from linli.supplies.choices import PackageStatus
 from linli.supplies.models import IdempotencyKey, Package
 from linli.supplies.services.delivery import package_resolve, run_create
@@ -214,12 +214,7 @@ def test_after_an_offline_reload_the_page_still_knows_what_was_handed_over(
     login_as: Callable[[str], None],  # noqa: F811
 ) -> None:
     # given: the building lead hands 101 over online, loses the network and hands 102 over offline
-    personas = build_personas()
-    d = out_with_building_lead(personas, ("101", "102", "201"))
-    login_as(personas.building_lead.username)
-    page.goto("/supplies/delivery/mine/")
-    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
-    page.wait_for_function("!!navigator.serviceWorker.controller")
+    d = run_open(page, login_as, ("101", "102", "201"))
     scan(page, d.packages["101"].handover_code)
     expect(page.locator("#verdict-word")).to_contain_text("交付成功：1号楼1单元101")
     page.context.set_offline(True)
@@ -247,15 +242,23 @@ def test_after_an_offline_reload_the_page_still_knows_what_was_handed_over(
     assert IdempotencyKey.objects.filter(key__startswith="handover:").count() == 1
 
 
-def run_open_offline(phone: Page, log_in: Callable[[str], None], rooms: tuple[str, ...]) -> Any:
-    """The building lead's run of ``rooms`` (``out_with_building_lead``), its page open with the service
-    worker in control, and then the network gone."""
-    personas = build_personas()
+def run_open(
+    phone: Page, log_in: Callable[[str], None], rooms: tuple[str, ...], personas: Personas | None = None
+) -> Any:
+    """The building lead's run of ``rooms`` (``out_with_building_lead``; ``personas`` built unless
+    given), its page open online with the service worker in control (so that it is kept on the phone)."""
+    personas = personas or build_personas()
     d = out_with_building_lead(personas, rooms)
     log_in(personas.building_lead.username)
     phone.goto("/supplies/delivery/mine/")
     expect(phone.locator("#handover")).to_have_attribute("data-ready", "yes")
     phone.wait_for_function("!!navigator.serviceWorker.controller")
+    return d
+
+
+def run_open_offline(phone: Page, log_in: Callable[[str], None], rooms: tuple[str, ...]) -> Any:
+    """:func:`run_open`, and then the network gone."""
+    d = run_open(phone, log_in, rooms)
     phone.context.set_offline(True)
     expect(phone.locator("#net")).to_have_text("离线")
     return d
@@ -328,11 +331,7 @@ def test_a_bag_the_server_recorded_undelivered_stays_undelivered_after_an_offlin
 ) -> None:
     # given: the building lead's run, its page kept on the phone while every bag was still out
     personas = build_personas()
-    d = out_with_building_lead(personas, ("101", "102", "201"))
-    login_as(personas.building_lead.username)
-    page.goto("/supplies/delivery/mine/")
-    expect(page.locator("#handover")).to_have_attribute("data-ready", "yes")
-    page.wait_for_function("!!navigator.serviceWorker.controller")
+    d = run_open(page, login_as, ("101", "102", "201"), personas)
     rows = {key: page.locator(f'li.package[data-code="{d.packages[key].handover_code}"]') for key in d.packages}
 
     # when: online, nobody is home at 102 and the volunteer marks it 无法送达
