@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
 from linli.lib import scope
+from linli.lib.wording import worded
 from linli.registry.models import Building, Compound, Household
 from linli.supplies.choices import DELIVERED_STATES, OrderStatus, PackageStatus, WindowStatus
 from linli.supplies.models import DeliveryRun, DropOffPoint, IdempotencyKey, Order, OrderWindow, Package
@@ -75,10 +76,7 @@ NOT_ON_THE_WAY = gettext_lazy("只有待配送或配送中的包裹可以登记�
 
 def handover_text(code: str, params: dict[str, Any] | None = None, fallback: str = "") -> str:
     """The text of a hand-over answer's ``code`` in the active language (``fallback`` for another code)."""
-    text = HANDOVER_TEXTS.get(code)
-    if text is None:
-        return fallback
-    return str(text) % params if params else str(text)
+    return worded(HANDOVER_TEXTS, code, params, fallback)
 
 
 def _refuse(code: str) -> ValidationError:

@@ -46,6 +46,7 @@ from linli.health.choices import HOME_PLACES
 from linli.health.choices import OrderStatus as QuarantineStatus
 from linli.health.models import QuarantineOrder, SealedHousehold
 from linli.lib import prepared, scope
+from linli.lib.wording import worded
 from linli.registry.models import Household
 from linli.supplies.choices import OrderStatus, PaymentMode, Priority
 from linli.supplies.models import IdempotencyKey, Offer, OfferBucket, Order, OrderLine, OrderWindow, household_kwargs
@@ -83,13 +84,7 @@ ORDER_TEXTS = {
 def order_text(reason: str, params: dict[str, Any] | None = None, fallback: str = "") -> str:
     """The text of the refusal ``reason`` with ``params`` in the active language (``fallback`` for a
     reason not known, or values that do not fit it)."""
-    text = ORDER_TEXTS.get(reason)
-    if text is None:
-        return fallback
-    try:
-        return str(text) % params if params else str(text)
-    except (KeyError, TypeError, ValueError):
-        return fallback
+    return worded(ORDER_TEXTS, reason, params, fallback)
 
 
 def refuse(message: str, code: str, **params: Any) -> ValidationError:
