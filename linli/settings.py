@@ -113,8 +113,13 @@ else:
     # poolers), which also turns off linli.lib.prepared's explicit prepare=True. A threshold no
     # statement reaches prepares only those: the ORM's client-side binding cursors never prepare.
     # DB_PREPARED=False (behind a pooler such as PgBouncer in transaction mode) turns it off again.
+    # Those few statements are written to be planned once, without their values (lookups by key), and
+    # are: left to choose, PostgreSQL re-planned the order statement on every execution once the
+    # tables had grown — half the orders a second (docs/benchmarks.md, "Planned once"). The setting
+    # touches only prepared statements (and the gate's PL/pgSQL scan function); the ORM's are not.
     if envbool("DB_PREPARED", "True"):
         DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
+        DATABASES["default"]["OPTIONS"].setdefault("options", "-c plan_cache_mode=force_generic_plan")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

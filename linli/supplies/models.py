@@ -408,7 +408,8 @@ class Order(InHousehold):
     """A household's order in a window (S3): placed by a resident, or by proxy by a worker."""
 
     SUPPLIER_LOOKUP: ClassVar[str] = "supplier_id"
-    # No index of its own: order_window_idx (window, status) leads with it (one index less to keep per order).
+    # No index of its own: order_window_idx (window, status, household) leads with it (one index less to
+    # keep per order).
     window = models.ForeignKey(
         OrderWindow, models.PROTECT, related_name="orders", verbose_name=_("订购窗口"), db_index=False
     )
@@ -439,7 +440,11 @@ class Order(InHousehold):
                 violation_error_message=_("本户在该窗口已有订单"),
             ),
         ]
-        indexes = [models.Index(fields=["window", "status"], name="order_window_idx")]
+        # (window, status, household): a window's orders by status, and — exactly, whichever index the
+        # planner picks — a household's live order in a window. With (window, status) alone, the
+        # planner sometimes took it for that lookup too (a new window has no statistics: both indexes
+        # looked like one row) and read every placed order of the window, on every order of a rush.
+        indexes = [models.Index(fields=["window", "status", "household"], name="order_window_idx")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.household_id}"
