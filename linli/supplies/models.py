@@ -57,9 +57,9 @@ def _fk(model: type[models.Model], label: Any, **extra: Any) -> Any:
     return models.ForeignKey(model, models.PROTECT, related_name="+", verbose_name=label, db_constraint=False, **extra)
 
 
-def _user(label: Any) -> Any:
+def _user(label: Any, **extra: Any) -> Any:
     return models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=label
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=label, **extra
     )
 
 
@@ -420,12 +420,15 @@ class Order(InHousehold):
         _("付款方式"), max_length=12, choices=PaymentMode.choices, default=PaymentMode.ON_DELIVERY
     )
     total = models.DecimalField(_("金额（元）"), max_digits=12, decimal_places=2)
-    placed_by = _user(_("下单人"))
+    # Indexed for the proxy orders only (a grid worker's list: order_proxy_placer_idx), not for the
+    # residents' own orders of a rush; nothing looks orders up by who cancelled them. (Deleting an
+    # account in the admin, which is rare, reads the orders through to clear these two fields.)
+    placed_by = _user(_("下单人"), db_index=False)
     is_proxy = models.BooleanField(_("代下单"), default=False)
     note = models.CharField(_("备注"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("下单时间"), auto_now_add=True)
     cancelled_at = models.DateTimeField(_("取消时间"), null=True, blank=True)
-    cancelled_by = _user(_("取消人"))
+    cancelled_by = _user(_("取消人"), db_index=False)
 
     class Meta:
         verbose_name = _("订单")
@@ -444,7 +447,10 @@ class Order(InHousehold):
         # planner picks — a household's live order in a window. With (window, status) alone, the
         # planner sometimes took it for that lookup too (a new window has no statistics: both indexes
         # looked like one row) and read every placed order of the window, on every order of a rush.
-        indexes = [models.Index(fields=["window", "status", "household"], name="order_window_idx")]
+        indexes = [
+            models.Index(fields=["window", "status", "household"], name="order_window_idx"),
+            models.Index(fields=["placed_by"], name="order_proxy_placer_idx", condition=models.Q(is_proxy=True)),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.household_id}"
