@@ -24,6 +24,7 @@ from django.utils import timezone
 from linli.health.models import household_kwargs
 from linli.lib.testing import Personas
 from linli.registry.models import Household
+from linli.registry.services import household_code
 from linli.supplies.choices import OrderStatus
 from linli.supplies.models import Order, OrderWindow, Supplier
 from linli.supplies.services import ordering
@@ -35,6 +36,7 @@ pytestmark = [
 ]
 
 ORDERS_IN_WINDOW = 600
+PLACES = ("street", "community", "grid", "compound", "building")  # a household copies its unit's
 
 
 def crowded_window(personas: Personas) -> tuple[OrderWindow, Household]:
@@ -44,13 +46,12 @@ def crowded_window(personas: Personas) -> tuple[OrderWindow, Household]:
     unit = personas.resident_household.unit
     homes = Household.objects.bulk_create(
         Household(
-            room=f"X{n:04d}",
-            code=f"{unit.code}-X{n:04d}",
+            room=room,
+            code=household_code(unit, room),
             unit=unit,
-            **{f"{level}_id": getattr(unit, f"{level}_id") for level in ("street", "community", "grid", "compound")},
-            building_id=unit.building_id,
+            **{f"{level}_id": getattr(unit, f"{level}_id") for level in PLACES},
         )
-        for n in range(ORDERS_IN_WINDOW + 1)
+        for room in (f"X{n:04d}" for n in range(ORDERS_IN_WINDOW + 1))
     )
     now = timezone.now()
     Order.objects.bulk_create(
