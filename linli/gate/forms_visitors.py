@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django import forms
@@ -10,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.gate.choices import Direction, ExemptKind
 from linli.gate.visitors import hosts_by_room
+from linli.lib.forms import ResendSafeForm
 from linli.registry.choices import HealthCode
 
 ROOM_HELP = _("输入房号（如 101），或楼栋单元房号（如 1号楼1单元101），再点“查找”")
@@ -33,17 +33,6 @@ class ExemptForm(forms.Form):
         help_text=_("持证人住在本小区时填写，便于核对"),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-
-
-class ResendSafeForm(forms.Form):
-    """A form the phone may send twice (a double tap, a retry on a bad network): it carries a uuid."""
-
-    client_uuid = forms.UUIDField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("client_uuid", uuid.uuid4())
 
 
 class RoomPickerMixin(ResendSafeForm):

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from linli.lib.forms import ResendSafeForm
 from linli.registry.models import Building, Compound
 from linli.supplies.models import DropOffPoint
 
@@ -50,7 +51,7 @@ class RunForm(forms.Form):
         self.fields["volunteer"].label_from_instance = lambda u: f"{u}（{u.get_role_display()}）"  # type: ignore[attr-defined]
 
 
-class UndeliveredForm(forms.Form):
+class UndeliveredForm(ResendSafeForm):
     reason = forms.CharField(label=_("未送达原因"), max_length=200)
 
 

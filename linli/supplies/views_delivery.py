@@ -265,8 +265,12 @@ def package_undelivered(request: HttpRequest, pk: int) -> HttpResponse:
     package = _my_packages(user).filter(pk=pk).first() or _get(Package.objects.all(), user, pk, edit=True)
     form = UndeliveredForm(request.POST)
     if form.is_valid():
+        reason, client_uuid = form.cleaned_data["reason"], form.cleaned_data.get("client_uuid")
         try:
-            delivery.package_undelivered(package, reason=form.cleaned_data["reason"], actor=user)
+            if client_uuid:  # the form sent again (a double tap, a resent post): recorded once
+                delivery.package_undelivered_once(package, reason=reason, actor=user, client_uuid=client_uuid)
+            else:
+                delivery.package_undelivered(package, reason=reason, actor=user)
             messages.success(request, _("已登记未送达：%(address)s") % {"address": package.household.address})
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
@@ -362,7 +366,7 @@ def mine(request: HttpRequest) -> HttpResponse:
             "not_on_the_way": str(delivery.NOT_ON_THE_WAY),
         },
     }
-    context = {"runs": list(runs.values()), "config": config, "undelivered_form": UndeliveredForm()}
+    context = {"runs": list(runs.values()), "config": config}
     return render(request, "supplies/delivery/mine.html", context)
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
+import uuid
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from linli.audit.models import AuditEvent
 from linli.lib.testing import Personas
 from linli.supplies.choices import PackageStatus, Priority
 from linli.supplies.models import DeliveryRun, DropOffPoint, Package, Supplier
@@ -101,6 +104,34 @@ def test_volunteer_page_lists_the_run_and_reports_undelivered(personas: Personas
     undelivered = reverse("supplies:package_undelivered", args=[d.packages["101"].pk])
     assert as_(personas.outsider).post(undelivered, {"reason": "x"}).status_code == 404
     lead.post(undelivered, {"reason": "家中无人"})
+    assert Package.objects.get(pk=d.packages["101"].pk).status == PackageStatus.UNDELIVERED
+
+
+def test_undelivered_form_sent_twice_is_recorded_once(personas: Personas) -> None:
+    # given: a volunteer's page without its script (an old phone); each 无法送达 form carries its own uuid
+    d = aggregated(personas, keys=("101", "B2-101"))
+    run_create(window=d.window, drop_off=d.point, volunteer=personas.building_lead, actor=personas.grid_worker)
+    lead = as_(personas.building_lead)
+    html = lead.get(reverse("supplies:delivery_mine")).content.decode()
+    uuids = re.findall(r'name="client_uuid" value="([0-9a-f-]{36})"', html)
+    assert len(uuids) == 2 and len(set(uuids)) == 2
+    assert uuids != re.findall(
+        r'name="client_uuid" value="([0-9a-f-]{36})"', lead.get(reverse("supplies:delivery_mine")).content.decode()
+    )
+    url = reverse("supplies:package_undelivered", args=[d.packages["101"].pk])
+    form = {"reason": "家中无人", "client_uuid": uuids[0]}
+    # when: the post is sent twice (a double tap, the browser resending it)
+    first = lead.post(url, form, follow=True)
+    second = lead.post(url, form, follow=True)
+    # then: one record, and the second answer is the same success, not an error
+    recorded = AuditEvent.objects.filter(model="supplies.Package", object_pk=str(d.packages["101"].pk))
+    assert [event.changes["status"] for event in recorded] == [["out", "undelivered"]]
+    for page in (first, second):
+        shown = [str(m) for m in page.context["messages"]]
+        assert shown == ["已登记未送达：" + d.packages["101"].household.address], shown
+    # a second report of the same package from a new form (a new uuid) is refused as before
+    again = lead.post(url, {"reason": "家中无人", "client_uuid": str(uuid.uuid4())}, follow=True)
+    assert [m.level_tag for m in again.context["messages"]] == ["error"]
     assert Package.objects.get(pk=d.packages["101"].pk).status == PackageStatus.UNDELIVERED
 
 
