@@ -102,6 +102,8 @@ def database_url() -> str:
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"], safe="")
     host = db.get("HOST") or "127.0.0.1"
+    if host.startswith("/"):  # a Unix socket's directory
+        host = quote(host, safe="")
     port = f":{db['PORT']}" if db.get("PORT") else ""
     return f"postgres://{auth}{'@' if auth else ''}{host}{port}/{quote(db['NAME'], safe='')}"
 
