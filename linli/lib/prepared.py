@@ -3,38 +3,37 @@ built from their rows.
 
 Django's PostgreSQL backend binds parameters on the client (psycopg's ``ClientCursor``): every
 execution sends the whole statement as text, and PostgreSQL parses and plans it again. For a statement
-run thousands of times a second (the gate's online scan, the supplies order), :func:`fetch` runs it
-through a plain psycopg cursor on the same connection — so inside the same transaction as the ORM's
-statements — with ``prepare=True``: the server parses and plans it once per connection and then only
-binds and executes. Database errors come out as Django's (``django.db.IntegrityError`` and so on), as
-from the ORM; the statement is logged in ``connection.queries`` when Django logs queries (DEBUG, the
-tests), and goes through Django's own cursor when execute wrappers are installed.
+run thousands of times a second (the gate's online scan, the supplies order), :func:`fetch` prepares
+it on the default connection — so inside the same transaction as the ORM's statements — once per
+connection and parameter types, and then only binds and executes it: one libpq call
+(``PQexecPrepared``, which releases the GIL while it waits), the parameters dumped and the row loaded
+by psycopg's adapters for that connection (Django's included). psycopg's own ``execute(prepare=True)``
+did the same through its cursor's generators and wait loop: ~80 µs more CPU per call for the scan
+(``docs/benchmarks.md``, "One libpq call"), and psycopg's rollback deallocated every statement it had
+prepared on the connection, so a refused order made the next one prepare and plan again.
 
-Django's backend sets psycopg's ``prepare_threshold`` to None, which turns ``prepare=True`` off too;
-linli's settings give it a threshold no statement reaches instead (``DB_PREPARED``), so only these
-explicit statements are prepared (the ORM's client-side binding cursors never are).
+Database errors come out as Django's (``django.db.IntegrityError`` and so on), as from the ORM; the
+statement is logged in ``connection.queries`` when Django logs queries (DEBUG, the tests), and goes
+through Django's own cursor when execute wrappers are installed. With ``DB_PREPARED`` off (behind a
+pooler in transaction mode: psycopg's ``prepare_threshold`` is None) the statement is sent with its
+parameters each time, unnamed, and nothing is prepared.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.base import ModelState
 
-_cursors: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # psycopg connection -> its cursor
-
-# psycopg turns a statement's %s / %(name)s placeholders into $n once per text and caches that, but
-# only for texts of at most 4,096 bytes (psycopg._queries.MAX_CACHED_STATEMENT_LENGTH); a longer one
-# is parsed again on every execution (~31 µs for the 4.6 KB order statement). So a long statement
-# is sent compacted: without its comments and with each run of whitespace as one space.
-COMPACT_FROM = 2048
-_compacted: dict[str, str] = {}
 _SQL_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\s+|[^'\"\s-]+|-")
+_PLACEHOLDER = re.compile(rb"%(%|s|\((\w+)\)s)")
 
 
 def compact(sql: str) -> str:
@@ -52,23 +51,63 @@ def compact(sql: str) -> str:
     return "".join(parts).strip()
 
 
-def _sent(sql: str) -> str:
-    """The text :func:`fetch` sends for ``sql`` (long ones compacted, once per text)."""
-    if len(sql) < COMPACT_FROM:
-        return sql
-    sent = _compacted.get(sql)
-    if sent is None:
-        if len(_compacted) >= 256:  # statements built per call with changing texts: keep it bounded
-            _compacted.clear()
-        sent = _compacted[sql] = compact(sql)
-    return sent
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A statement as sent: ``$n`` placeholders, and the names of the parameters in their order
+    (None: positional ``%s``)."""
+
+    text: bytes
+    names: tuple[str, ...] | None
+
+
+_statements: dict[str, Statement] = {}
+
+
+def statement(sql: str) -> Statement:
+    """``sql`` (``%s`` or ``%(name)s`` placeholders, ``%%`` for a percent sign, as psycopg takes them)
+    compacted and with ``$n`` placeholders; a name used twice is one parameter. Once per text."""
+    found = _statements.get(sql)
+    if found is not None:
+        return found
+    names: dict[str, int] = {}
+    positional = 0
+
+    def placeholder(match: re.Match[bytes]) -> bytes:
+        nonlocal positional
+        if match.group(1) == b"%":
+            return b"%"
+        name = match.group(2)
+        if name is None:
+            positional += 1
+            return b"$%d" % positional
+        index = names.setdefault(name.decode(), len(names) + 1)
+        return b"$%d" % index
+
+    text = _PLACEHOLDER.sub(placeholder, compact(sql).encode())
+    if positional and names:
+        raise ValueError("a statement takes %s or %(name)s placeholders, not both")
+    found = Statement(text, tuple(names) if names else None)
+    if len(_statements) >= 256:  # statements built per call with changing texts: keep it bounded
+        _statements.clear()
+    _statements[sql] = found
+    return found
+
+
+@dataclass(slots=True)
+class _Session:
+    """What :func:`fetch` keeps per psycopg connection: its adapters, and the statements prepared."""
+
+    transformer: Any
+    prepared: dict[tuple[bytes, tuple[int, ...]], bytes] = field(default_factory=dict)
+    numbers: Any = field(default_factory=itertools.count)
+
+
+_sessions: weakref.WeakKeyDictionary[Any, _Session] = weakref.WeakKeyDictionary()
 
 
 def fetch(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """The rows of ``sql`` (``%s`` placeholders, or ``%(name)s`` with a mapping: a name used twice is
     one parameter), run prepared on the default connection."""
-    import psycopg  # PostgreSQL only
-
     db = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` looks this up on every attribute
     if db.execute_wrappers:
         with db.cursor() as cursor:
@@ -79,17 +118,48 @@ def fetch(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any
         db.validate_no_broken_transaction()
     started = time.monotonic()
     with db.wrap_database_errors:
-        # One cursor per connection, kept: a new one copies the connection's adapters map.
-        kept: psycopg.Cursor[Any] | None = _cursors.get(db.connection)
-        if kept is None or kept.closed:
-            kept = _cursors[db.connection] = psycopg.Cursor(db.connection)
-        done = kept.execute(_sent(sql), params, prepare=True)
-        # Not ``done.description``: it builds a Column object per column (~1 µs each, 50+ here).
-        result = done.pgresult
-        rows = done.fetchall() if result is not None and result.nfields else []
+        rows = _run(db.connection, statement(sql), params)
     if db.queries_logged:
         db.queries_log.append({"sql": f"{sql} {tuple(params)!r}", "time": f"{time.monotonic() - started:.3f}"})
     return rows
+
+
+def _run(conn: Any, sent: Statement, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    from psycopg import errors, pq
+    from psycopg.adapt import PyFormat, Transformer
+
+    session = _sessions.get(conn)
+    if session is None:
+        session = _sessions[conn] = _Session(Transformer(conn))
+    values = [params[name] for name in sent.names] if sent.names is not None else list(params)  # type: ignore[call-overload]
+    tx = session.transformer
+    dumped = tx.dump_sequence(values, [PyFormat.AUTO] * len(values))
+    types, formats = tx.types, tx.formats
+    pgconn = conn.pgconn
+    if conn.prepare_threshold is None:  # DB_PREPARED off: nothing is prepared
+        result = pgconn.exec_params(sent.text, dumped, types, formats)
+    else:
+        key = (sent.text, types)
+        name = session.prepared.get(key)
+        if name is None:
+            name = b"linli_%d" % next(session.numbers)
+            made = pgconn.prepare(name, sent.text, types)
+            if made.status != pq.ExecStatus.COMMAND_OK:
+                raise errors.error_from_result(made, encoding=conn.info.encoding)
+            session.prepared[key] = name
+        result = pgconn.exec_prepared(name, dumped, formats)
+        if result.status == pq.ExecStatus.FATAL_ERROR and result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
+            # The statement is gone (DEALLOCATE ALL or DISCARD ALL on this connection): prepared again
+            # next time; asked again now unless that error ended a transaction block.
+            session.prepared.clear()
+            if pgconn.transaction_status == pq.TransactionStatus.IDLE:
+                return _run(conn, sent, params)
+    if result.status == pq.ExecStatus.TUPLES_OK:
+        tx.set_pgresult(result)
+        return list(tx.load_rows(0, result.ntuples, tuple))
+    if result.status == pq.ExecStatus.COMMAND_OK:
+        return []
+    raise errors.error_from_result(result, encoding=conn.info.encoding)
 
 
 def loaded(model: Any, values: dict[str, Any]) -> Any:

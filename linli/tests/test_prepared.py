@@ -40,20 +40,67 @@ def test_compact_drops_comments_and_spaces_but_keeps_quoted_text() -> None:
     assert prepared.compact("SELECT $x$ -- kept $x$") == "SELECT $x$ -- kept $x$"
 
 
+def test_statement_numbers_the_placeholders_as_psycopg_does() -> None:
+    positional = prepared.statement("SELECT %s::int, 'a%%' -- %s in a comment is not one\n, %s::text")
+    assert positional == prepared.Statement(b"SELECT $1::int, 'a%' , $2::text", None)
+    named = prepared.statement("SELECT %(a)s::int + %(b)s::int, %(a)s::int")
+    assert named == prepared.Statement(b"SELECT $1::int + $2::int, $1::int", ("a", "b"))
+    with pytest.raises(ValueError):
+        prepared.statement("SELECT %s::int, %(a)s::int")
+
+
+def _executions(probe: str) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            [f"%{probe}%"],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
-def test_hot_statements_stay_in_psycopgs_query_cache() -> None:
-    """psycopg converts a statement's placeholders once per text only up to 4,096 bytes; past that it
-    parses the text again on every call. The order and scan statements are sent within the limit."""
-    from psycopg import _queries
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_keeps_the_statements_prepared() -> None:
+    """psycopg's own ``prepare=True`` deallocated every statement it had prepared on a connection when
+    that connection rolled back (a refused order), so the next order prepared and planned again."""
+    sql = "SELECT %s::integer * 2 AS linli_prepared_rollback_probe"
+    assert prepared.fetch(sql, [1]) == [(2,)]
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        prepared.fetch(sql, [2])
+        raise ZeroDivisionError  # the transaction is rolled back
+    assert prepared.fetch(sql, [3]) == [(6,)]
+    assert _executions("linli_prepared_rollback_probe") == [3]
 
-    from linli.gate import services as gate
-    from linli.supplies.services import ordering, rush
 
-    statements = [rush._sql(), gate._ONLINE_SQL, *(ordering._insert_sql(n, True, True) for n in (1, 3, 10))]
-    for sql in statements:
-        assert len(prepared._sent(sql).encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH, sql[:80]
-    long_sql = "SELECT %(a)s::integer + 1 " + "-- " + "x" * 5000 + "\n"
-    prepared.fetch(long_sql, {"a": 1})
-    hits = _queries._query2pg.cache_info().hits
-    assert prepared.fetch(long_sql, {"a": 2}) == [(3,)]
-    assert _queries._query2pg.cache_info().hits == hits + 1
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_deallocated_behind_its_back_is_prepared_again() -> None:
+    sql = "SELECT %s::integer - 1 AS linli_prepared_gone_probe"
+    assert prepared.fetch(sql, [1]) == [(0,)]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert prepared.fetch(sql, [5]) == [(4,)]
+    assert _executions("linli_prepared_gone_probe") == [1]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_without_db_prepared_nothing_is_prepared() -> None:
+    """Behind a pooler in transaction mode (``DB_PREPARED=False``: psycopg's threshold is None) a
+    prepared statement could be asked for on another server connection: none is made."""
+    connection.ensure_connection()
+    pg = connection.connection
+    kept, pg.prepare_threshold = pg.prepare_threshold, None
+    try:
+        assert prepared.fetch("SELECT %(a)s::integer + %(a)s::integer AS linli_unprepared_probe", {"a": 4}) == [(8,)]
+        assert _executions("linli_unprepared_probe") == []
+    finally:
+        pg.prepare_threshold = kept
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_parameter_of_another_type_gets_a_statement_of_its_own() -> None:
+    sql = "SELECT %s::integer IS NULL AS linli_prepared_types_probe"
+    assert prepared.fetch(sql, [None]) == [(True,)]
+    assert prepared.fetch(sql, [7]) == [(False,)]
+    assert prepared.fetch(sql, [8]) == [(False,)]
+    assert sorted(_executions("linli_prepared_types_probe")) == [1, 2]
