@@ -2,6 +2,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -26,7 +27,7 @@ class AuditEventOut(Schema):
 @paginate(LimitOffsetPagination)
 def events(request: HttpRequest, action: str = "") -> Any:
     if not getattr(request.user, "is_back_office", False):
-        raise HttpError(403, "只有街道和社区管理人员可以查看审计记录")
+        raise HttpError(403, _("只有街道和社区管理人员可以查看审计记录"))
     qs = audit_events_visible(request.user)
     if action:
         qs = qs.filter(action=action)

@@ -25,6 +25,7 @@ from linli.gate import passes
 from linli.gate.models import HouseholdPass, OutingTicket
 from linli.gate.services import mask_name
 from linli.lib.qr import qr_png
+from linli.lib.wording import listed
 from linli.organisation.notice import FONT
 
 COLUMNS, ROWS = 2, 4
@@ -141,7 +142,7 @@ def render_cards(cards: Sequence[Card], *, title: str, empty_text: str) -> bytes
 
 
 def pass_card(household_pass: HouseholdPass, *, compound: str, address: str, members: Sequence[str]) -> Card:
-    names = "、".join(mask_name(name) for name in members)
+    names = listed(mask_name(name) for name in members)
     return Card(
         title=_("出入通行证（一户一证）"),
         compound=compound,

@@ -31,6 +31,7 @@ from linli.gate import quota
 from linli.gate.models import Checkpoint, DutyAssignment, Shift, place_kwargs
 from linli.lib import scope
 from linli.lib.idnumbers import clean_phone, mask_phone
+from linli.lib.wording import bracketed
 from linli.registry.models import Compound
 
 # Who arranges the roster: the community, its grid workers and the street.
@@ -479,7 +480,7 @@ def assignment_label(assignment: DutyAssignment) -> str:
     """A staff member by account name, a volunteer by name and masked phone."""
     if assignment.user_id:
         return str(assignment.user)
-    return f"{assignment.volunteer_name}（{_('志愿者')} {mask_phone(assignment.volunteer_phone)}）"
+    return bracketed(assignment.volunteer_name, f"{_('志愿者')} {mask_phone(assignment.volunteer_phone)}")
 
 
 def my_assignments(user: Any, *, now: datetime.datetime | None = None, days: int = WEEK_DAYS) -> list[DutyAssignment]:

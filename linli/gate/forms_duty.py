@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.gate.choices import QuotaMode, RiskLevel
 from linli.gate.rules import MAX_HOURS_OUT, MAX_OUTINGS, MAX_PERIOD_DAYS
+from linli.lib.wording import bracketed
 
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -149,6 +150,6 @@ class AssignmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["shift"].choices = [(s.pk, f"{s.name} {s.starts:%H:%M}–{s.ends:%H:%M}") for s in shifts]  # type: ignore[attr-defined]
         self.fields["user"].choices = [("", "—")] + [  # type: ignore[attr-defined]
-            (u.pk, f"{u}（{u.get_role_display()}）") for u in candidates
+            (u.pk, bracketed(u, u.get_role_display())) for u in candidates
         ]
         self.fields["user"].error_messages["invalid_choice"] = _("该账号不在本卡口的负责范围内，不能排班")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.gate import passes
 from linli.gate.choices import HoldReason
+from linli.lib.wording import bracketed
 from linli.registry.models import Person
 
 
@@ -33,7 +34,7 @@ class IssueForm(forms.Form):
         self.people = {person.pk: person for person in household_members}
         field: Any = self.fields["members"]
         field.choices = [
-            (person.pk, f"{person.name}（{person.get_relation_display()}）") for person in household_members
+            (person.pk, bracketed(person.name, person.get_relation_display())) for person in household_members
         ]
 
     def clean_members(self) -> list[Person]:

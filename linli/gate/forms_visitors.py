@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.gate.choices import Direction, ExemptKind
 from linli.gate.visitors import hosts_by_room
 from linli.lib.forms import ResendSafeForm
+from linli.lib.wording import bracketed
 from linli.registry.choices import HealthCode
 
 ROOM_HELP = _("输入房号（如 101），或楼栋单元房号（如 1号楼1单元101），再点“查找”")
@@ -74,7 +75,7 @@ class VisitForm(RoomPickerMixin):
         super().__init__(*args, **kwargs)
         self.hosts = self.room_matches(compound_id)
         self.fields["host_person"].choices = [  # type: ignore[attr-defined]
-            (member["id"], f"{host['room']} · {member['name']}（{member['relation']}）")
+            (member["id"], f"{host['room']} · {bracketed(member['name'], member['relation'])}")
             for host in self.hosts
             for member in host["members"]
         ]

@@ -28,6 +28,7 @@ from linli.gate import keys, passes, quota, services
 from linli.gate.choices import HoldReason, QuotaMode
 from linli.gate.models import ExemptPass, GateRules, HouseholdHold, HouseholdPass, OutingTicket
 from linli.lib.qr import make_qr
+from linli.lib.wording import bracketed
 from linli.registry.choices import Relation
 from linli.registry.models import Compound, Household, Person
 
@@ -437,7 +438,7 @@ class HouseholdRow:
     @property
     def status_label(self) -> str:
         if self.hold is not None:
-            return f"{STATUS_LABELS['held']}（{HoldReason(self.hold).label}）"
+            return bracketed(STATUS_LABELS["held"], HoldReason(self.hold).label)
         return str(STATUS_LABELS[self.status])
 
     @property

@@ -24,6 +24,7 @@ from linli.gate.choices import HoldReason
 from linli.gate.forms_passes import HoldForm, IssueForm, ReleaseForm, RevokeForm
 from linli.gate.models import HouseholdHold, HouseholdPass, OutingTicket
 from linli.lib import scope
+from linli.lib.wording import listed
 from linli.registry.models import Building, Compound, Household
 
 INDEX_LIMIT = 500  # compounds on the overview; a street has a few hundred
@@ -184,7 +185,7 @@ def compound_passes(request: HttpRequest, pk: int) -> HttpResponse:
         if outcome.no_members:
             text += _("%(n)s 户尚未登记人员，未能发证：%(rooms)s。") % {
                 "n": outcome.no_members,
-                "rooms": "、".join(outcome.skipped_rooms[:10]),
+                "rooms": listed(outcome.skipped_rooms[:10]),
             }
         messages.success(request, text)
         return redirect("gate:compound_passes", pk=compound.pk)

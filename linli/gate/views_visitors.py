@@ -34,6 +34,7 @@ from linli.gate.models import ExemptPass, Parcel, VehiclePass, Visit
 from linli.lib import scope
 from linli.lib.idnumbers import normalise_id_number
 from linli.lib.views import apply_errors
+from linli.lib.wording import labelled, listed, sentences
 from linli.registry.models import Compound, Household, Person
 
 # Service error fields that the forms show under another field.
@@ -216,7 +217,7 @@ def visit_checkout(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         visitors.visit_checkout(visit=visit, actor=user)
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+        messages.error(request, sentences(exc.messages))
     else:
         messages.success(request, _("%(name)s 已销号。") % {"name": visit.name})
     return redirect("gate:visits", pk=visit.checkpoint_id)
@@ -260,7 +261,7 @@ def vehicles(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             level = messages.SUCCESS if entry.verdict == Verdict.ALLOWED else messages.ERROR
             verdict = _("放行") if entry.verdict == Verdict.ALLOWED else _("拒绝")
-            messages.add_message(request, level, f"{entry.plate} {verdict}：{entry.message}")
+            messages.add_message(request, level, labelled(f"{entry.plate} {verdict}", entry.message))
             return redirect("gate:vehicles", pk=checkpoint.pk)
     context = {
         **_checkpoint_nav(checkpoint),
@@ -347,7 +348,7 @@ def parcels(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc, FIELD_ALIASES)
         else:
-            rooms = "、".join(f"{p.household.address} {p.carrier or _('快递')}" for p in done)
+            rooms = listed(f"{p.household.address} {p.carrier or _('快递')}" for p in done)
             messages.success(request, _("已取件 %(n)s 件：%(rooms)s") % {"n": len(done), "rooms": rooms})
             return redirect("gate:parcels", pk=checkpoint.pk)
     waiting = list(visitors.parcels_waiting(checkpoint.compound_id)[:300])
@@ -416,7 +417,7 @@ def parcel_delivered(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             visitors.parcel_hand_over(parcel=parcel, actor=user)
         except ValidationError as exc:
-            messages.error(request, "；".join(exc.messages))
+            messages.error(request, sentences(exc.messages))
         else:
             messages.success(request, _("已确认送达 %(room)s。") % {"room": parcel.household.address})
     return redirect("gate:parcels", pk=parcel.checkpoint_id)

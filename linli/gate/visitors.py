@@ -47,6 +47,7 @@ from linli.gate.models import (
 from linli.lib import scope
 from linli.lib.idnumbers import clean_id_number, normalise_phone, phone_error
 from linli.lib.qr import make_qr, qr_png
+from linli.lib.wording import labelled
 from linli.registry.choices import HealthCode, Relation
 from linli.registry.models import Compound, Household, Person
 
@@ -313,7 +314,7 @@ def exempt_card_pdf(exempt: ExemptPass) -> bytes:
     y = height - 30 * mm - qr_size
     pdf.setFont(FONT, 10)
     for label, value in lines:
-        pdf.drawString(10 * mm, y, f"{label}：{value}"[:40])
+        pdf.drawString(10 * mm, y, labelled(label, value)[:40])
         y -= 5.5 * mm
     if not exempt.is_active:
         pdf.saveState()

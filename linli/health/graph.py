@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from linli.health.choices import ContactKind
 from linli.health.models import Case, CloseContact
+from linli.lib.wording import labelled
 
 SVG_NS = "http://www.w3.org/2000/svg"
 CASE_COLOUR = "#d32f2f"
@@ -268,7 +269,7 @@ def contact_graph_svg(cases: Iterable[Case], contacts: Iterable[CloseContact]) -
                 "data-target": target.ref,
             },
         )
-        ET.SubElement(group, "title").text = f"{source.name} — {target.name}：{edge.detail}"
+        ET.SubElement(group, "title").text = labelled(f"{source.name} — {target.name}", edge.detail)
         line = {
             "x1": _fmt(source.x),
             "y1": _fmt(source.y),
@@ -293,7 +294,7 @@ def contact_graph_svg(cases: Iterable[Case], contacts: Iterable[CloseContact]) -
         if node.person_id:
             attrs["data-person"] = str(node.person_id)
         group = ET.SubElement(node_group, "g", attrs)
-        ET.SubElement(group, "title").text = f"{node.name}：{node.detail}" if node.detail else node.name
+        ET.SubElement(group, "title").text = labelled(node.name, node.detail) if node.detail else node.name
         ET.SubElement(
             group,
             "circle",

@@ -26,6 +26,7 @@ from reportlab.platypus.flowables import Flowable
 from linli.health.choices import Place, TestResult
 from linli.health.models import HealthSettings, QuarantineOrder
 from linli.lib.idnumbers import mask_id_number
+from linli.lib.wording import listed
 from linli.organisation.notice import MARGIN, RED, _esc, _grid_style, _qr, _style
 from linli.organisation.selectors import community_duty_phones
 
@@ -285,7 +286,7 @@ def render_order_notice(data: OrderNoticeData) -> bytes:
             Paragraph(
                 _esc(
                     _("每日%(times)s各测量体温一次，%(deadline)s前通过“邻里”上报；不便使用手机的，由网格员代报。")
-                    % {"times": "、".join(_time(slot) for slot in data.slots), "deadline": _time(data.report_deadline)}
+                    % {"times": listed(_time(slot) for slot in data.slots), "deadline": _time(data.report_deadline)}
                 ),
                 body,
             )

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import dateformat
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -23,6 +24,7 @@ from reportlab.platypus import Image, KeepInFrame, Paragraph, SimpleDocTemplate,
 from reportlab.platypus.flowables import Flowable
 
 from linli.lib.qr import qr_png
+from linli.lib.wording import labelled
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -94,7 +96,7 @@ def render_notice_pdf(data: NoticeData) -> bytes:
     chain_table.setStyle(_grid_style())
     story.append(chain_table)
     story.append(Spacer(1, 2 * mm))
-    story.append(Paragraph(_esc(f"{data.lead_label}：{data.lead_name}"), body))
+    story.append(Paragraph(_esc(labelled(data.lead_label, data.lead_name)), body))
 
     story.append(Paragraph(_esc(_("包保值守时段")), section))
     if data.slots:
@@ -109,7 +111,7 @@ def render_notice_pdf(data: NoticeData) -> bytes:
         story.append(Paragraph(_esc(_("暂未安排")), body))
 
     story.append(Paragraph(_esc(_("社区24小时值班电话")), section))
-    phones = [Paragraph(_esc(f"{name}：{phone}"), _style(18)) for name, phone in data.duty_phones] or [
+    phones = [Paragraph(_esc(labelled(name, phone)), _style(18)) for name, phone in data.duty_phones] or [
         Paragraph(_esc(_("暂未登记，请联系社区")), body)
     ]
     if data.duty_phones:
@@ -132,7 +134,7 @@ def render_notice_pdf(data: NoticeData) -> bytes:
     )
     story.append(
         Paragraph(
-            _esc(f"{data.community_name}  {data.date:%Y}年{data.date.month}月{data.date.day}日"),
+            _esc(f"{data.community_name}  {dateformat.format(data.date, _('Y年n月j日'))}"),
             _style(14, alignment=2, spaceBefore=4 * mm),  # right-aligned signature line
         )
     )

@@ -13,6 +13,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli.lib.wording import bracketed
 from linli.supplies.choices import Category
 
 WEEKDAYS = [
@@ -171,7 +172,7 @@ class PartsForm(forms.Form):
         self.items = list(items)
         for item in self.items:
             self.fields[f"part_{item.pk}"] = forms.DecimalField(
-                label=f"{item.name}（{item.unit}）",
+                label=bracketed(item.name, item.unit),
                 required=False,
                 min_value=0,
                 max_digits=8,

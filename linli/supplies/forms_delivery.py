@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from linli.lib.forms import ResendSafeForm
+from linli.lib.wording import bracketed
 from linli.registry.models import Building, Compound
 from linli.supplies.models import DropOffPoint
 
@@ -48,7 +49,7 @@ class RunForm(forms.Form):
         self.fields["drop_off"].queryset = points  # type: ignore[attr-defined]
         self.fields["compound"].queryset = compounds  # type: ignore[attr-defined]
         self.fields["volunteer"].queryset = volunteers  # type: ignore[attr-defined]
-        self.fields["volunteer"].label_from_instance = lambda u: f"{u}（{u.get_role_display()}）"  # type: ignore[attr-defined]
+        self.fields["volunteer"].label_from_instance = lambda u: bracketed(u, u.get_role_display())  # type: ignore[attr-defined]
 
 
 class UndeliveredForm(ResendSafeForm):

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from linli.lib.wording import bracketed
 from linli.supplies.labels import DEFAULT_SIZE, SIZES
 
 
@@ -18,7 +19,7 @@ class ShortfallForm(forms.Form):
         self.items = items
         for item in items:
             self.fields[f"offer_{item['offer_id']}"] = forms.IntegerField(
-                label=f"{item['name']}（{item['unit']}）",
+                label=bracketed(item["name"], item["unit"]),
                 min_value=0,
                 max_value=item["quantity"],
                 initial=item["quantity"] - item["short"],

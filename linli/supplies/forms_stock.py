@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from linli.lib.wording import bracketed
 from linli.supplies.choices import StaffCheckKind
 from linli.supplies.models import SupplySettings
 from linli.supplies.services.stock import SETTINGS_FIELDS, TEST_RESULTS
@@ -47,7 +48,7 @@ class StockForm(_PerItemForm):
 
     def make_field(self, item: Any, initial: Any) -> forms.Field:
         return forms.IntegerField(
-            label=f"{item.name}（{item.unit}）",
+            label=bracketed(item.name, item.unit),
             required=False,
             min_value=0,
             max_value=100_000_000,
@@ -62,7 +63,7 @@ class PriceForm(_PerItemForm):
 
     def make_field(self, item: Any, initial: Any) -> forms.Field:
         return forms.DecimalField(
-            label=f"{item.name}（{_('元')}/{item.unit}）",
+            label=bracketed(item.name, f"{_('元')}/{item.unit}"),
             required=False,
             min_value=0,
             max_digits=10,

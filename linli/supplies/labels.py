@@ -32,6 +32,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from linli.lib.qr import make_qr
+from linli.lib.wording import listed
 from linli.organisation.notice import FONT
 from linli.registry.choices import Relation
 from linli.registry.models import Person
@@ -349,7 +350,7 @@ def draw_label(canvas: Canvas, data: LabelData, x: float, y: float, width: float
     amount_line = _("应付：%(amount)s元") % {"amount": _money(data.amount)}
     bottom = y + pad + big * 0.2
     small = base * 0.92
-    item_text = "、".join(f"{name}×{quantity}{unit}" for name, quantity, unit in data.items) or _("（无可配送商品）")
+    item_text = listed(f"{name}×{quantity}{unit}" for name, quantity, unit in data.items) or _("（无可配送商品）")
     lines = _wrap(item_text, FONT, small, text_w)
     room = max(1, int((cursor - bottom - big * 1.3) // (small * 1.25)) + 1)
     if len(lines) > room:

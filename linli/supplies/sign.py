@@ -18,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 from reportlab.platypus.flowables import Flowable
 
+from linli.lib.wording import listed
 from linli.organisation.notice import MARGIN, RED, _esc, _qr, _style
 from linli.registry.models import Compound
 from linli.supplies.models import DropOffPoint
@@ -40,7 +41,7 @@ def parse_drop_off_reference(text: str) -> int | None:
 
 def served_text(point: DropOffPoint) -> str:
     names = [b.name for b in point.buildings.order_by("name")]
-    return "、".join(names) if names else _("本小区其他楼栋")
+    return listed(names) if names else _("本小区其他楼栋")
 
 
 def sign_pdf(point: DropOffPoint) -> bytes:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from linli.accounts.models import User
 from linli.lib import scope
 from linli.lib.views import apply_errors, posted_pk
+from linli.lib.wording import listed
 from linli.registry.models import Community, Street
 from linli.supplies.choices import WindowStatus
 from linli.supplies.forms_catalogue import (
@@ -565,7 +566,7 @@ def schedules(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "schedule": s,
-            "days": "、".join(str(weekday_names.get(d, d)) for d in s.order_weekdays),
+            "days": listed(weekday_names.get(d, d) for d in s.order_weekdays),
             "can_edit": scope.can_edit(s, user),
         }
         for s in found

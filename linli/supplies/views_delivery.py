@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from linli.lib import scope
 from linli.lib.views import offline_worker
+from linli.lib.wording import sentences
 from linli.registry.models import Building, Compound
 from linli.supplies.choices import DELIVERED_STATES, PackageStatus, WindowStatus
 from linli.supplies.forms_delivery import DropOffForm, ResolveForm, RunForm, UndeliveredForm
@@ -239,7 +240,7 @@ def package_resolve(request: HttpRequest, pk: int) -> HttpResponse:
             )
             messages.success(request, _("已处理"))
         except ValidationError as exc:
-            messages.error(request, "；".join(exc.messages))
+            messages.error(request, sentences(exc.messages))
     else:
         messages.error(request, _("请选择处理结果"))
     return redirect("supplies:delivery_window", pk=package.window_id)
@@ -273,7 +274,7 @@ def package_undelivered(request: HttpRequest, pk: int) -> HttpResponse:
                 delivery.package_undelivered(package, reason=reason, actor=user)
             messages.success(request, _("已登记未送达：%(address)s") % {"address": package.household.address})
         except ValidationError as exc:
-            messages.error(request, "；".join(exc.messages))
+            messages.error(request, sentences(exc.messages))
     else:
         messages.error(request, _("请填写未送达原因"))
     return redirect("supplies:delivery_mine")

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.lib import scope
+from linli.lib.wording import sentences
 from linli.supplies.api_money import xlsx_response
 from linli.supplies.choices import PaymentMode, WindowStatus
 from linli.supplies.forms_money import PaymentForm, RefundForm, SettlementForm
@@ -98,7 +99,7 @@ def _done(request: HttpRequest, order_or_window: Any, call: Any, success: str) -
     try:
         call()
     except ValidationError as exc:
-        messages.error(request, "；".join(exc.messages))
+        messages.error(request, sentences(exc.messages))
     else:
         messages.success(request, success)
     window_id = getattr(order_or_window, "window_id", None) or order_or_window.pk

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.lib import scope
+from linli.lib.wording import listed
 from linli.registry import selectors as registry_selectors
 from linli.registry.models import Household
 from linli.registry.search import search_people
@@ -117,7 +118,7 @@ def _bundle_contents(offers: Sequence[Offer]) -> dict[int, str]:
     parts = BundlePart.objects.filter(bundle_id__in={offer.item_id for offer in offers}).select_related("part")
     for row in parts.order_by("bundle_id", "pk"):
         contents.setdefault(row.bundle_id, []).append(f"{row.part.name} {_quantity(row.quantity)} {row.part.unit}")
-    return {item_id: "、".join(names) for item_id, names in contents.items()}
+    return {item_id: listed(names) for item_id, names in contents.items()}
 
 
 def _blocks(

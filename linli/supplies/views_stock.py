@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from linli.lib import scope
 from linli.lib.views import apply_errors
+from linli.lib.wording import listed
 from linli.supplies.forms_stock import PriceForm, SettingsForm, StaffCheckForm, StockForm
 from linli.supplies.models import Item, PriceReport, StaffCheck, StockReport, Supplier
 from linli.supplies.permissions import CATALOGUE_ROLES, STREET_ROLES, has_role
@@ -152,7 +153,7 @@ def price_report(request: HttpRequest, pk: int) -> HttpResponse:
                 if abnormal:
                     messages.warning(
                         request,
-                        _("以下商品价格涨幅超过阈值，已标记异常并提示街道：%(names)s") % {"names": "、".join(abnormal)},
+                        _("以下商品价格涨幅超过阈值，已标记异常并提示街道：%(names)s") % {"names": listed(abnormal)},
                     )
                 return redirect("supplies:price_report", pk=supplier.pk)
     previous: dict[int, Any] = {}

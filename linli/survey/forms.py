@@ -7,12 +7,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli.lib.wording import bracketed
 from linli.registry.models import Household, Person
 
 
 class PersonCheckboxField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name}（{obj.get_relation_display()}）"
+        return bracketed(obj.name, obj.get_relation_display())
 
 
 class FeverPersonField(forms.ModelMultipleChoiceField):
