@@ -125,7 +125,7 @@ def fetch(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any
 
 
 def _run(conn: Any, sent: Statement, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    from psycopg import errors, pq
+    from psycopg import pq
     from psycopg.adapt import PyFormat, Transformer
 
     session = _sessions.get(conn)
@@ -145,7 +145,7 @@ def _run(conn: Any, sent: Statement, params: Sequence[Any] | Mapping[str, Any]) 
             name = b"linli_%d" % next(session.numbers)
             made = pgconn.prepare(name, sent.text, types)
             if made.status != pq.ExecStatus.COMMAND_OK:
-                raise errors.error_from_result(made, encoding=conn.info.encoding)
+                raise _error(conn, made)
             session.prepared[key] = name
         result = pgconn.exec_prepared(name, dumped, formats)
         if result.status == pq.ExecStatus.FATAL_ERROR and result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
@@ -159,7 +159,17 @@ def _run(conn: Any, sent: Statement, params: Sequence[Any] | Mapping[str, Any]) 
         return list(tx.load_rows(0, result.ntuples, tuple))
     if result.status == pq.ExecStatus.COMMAND_OK:
         return []
-    raise errors.error_from_result(result, encoding=conn.info.encoding)
+    raise _error(conn, result)
+
+
+def _error(conn: Any, result: Any) -> Exception:
+    """The psycopg error of a failed ``result``, as psycopg's cursor would raise it."""
+    from psycopg import errors, pq
+
+    if conn.pgconn.status != pq.ConnStatus.OK:  # the connection is lost (the server restarted…)
+        message = result.error_message.decode(conn.info.encoding, "replace").strip()
+        return errors.OperationalError(f"the connection to the database was lost: {message}")
+    return errors.error_from_result(result, encoding=conn.info.encoding)
 
 
 def loaded(model: Any, values: dict[str, Any]) -> Any:

@@ -104,3 +104,25 @@ def test_a_parameter_of_another_type_gets_a_statement_of_its_own() -> None:
     assert prepared.fetch(sql, [7]) == [(False,)]
     assert prepared.fetch(sql, [8]) == [(False,)]
     assert sorted(_executions("linli_prepared_types_probe")) == [1, 2]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_mid_rush_fails_one_call_as_djangos_error_and_the_next_one_reconnects() -> None:
+    """The database restarted (or the connection was cut): the call fails with Django's
+    OperationalError (a 500 the gate's and the order page's clients resend with the same key), Django
+    drops the connection at the end of the request, and the next call prepares on a new one."""
+    import psycopg
+    from django.db import OperationalError
+
+    sql = "SELECT %s::integer + 2 AS linli_prepared_lost_probe"
+    assert prepared.fetch(sql, [1]) == [(3,)]
+    pid = connection.connection.info.backend_pid
+    settings = connection.get_connection_params()
+    with psycopg.connect(**settings, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(OperationalError):
+        prepared.fetch(sql, [2])
+    connection.close_if_unusable_or_obsolete()  # what request_finished does
+    assert prepared.fetch(sql, [3]) == [(5,)]
+    assert connection.connection.info.backend_pid != pid
