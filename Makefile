@@ -60,7 +60,7 @@ bench: install-dev
 
 ## make messages: refresh and compile the English catalogue (needs GNU gettext: apt-get install gettext)
 messages: install
-	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=var
+	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=var --no-location --no-obsolete
 	$(PY) manage.py compilemessages -l en --ignore=.venv
 
 clean:
