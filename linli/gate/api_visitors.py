@@ -27,6 +27,7 @@ from linli.gate.api_checkpoint import checkpoint_for
 from linli.gate.models import Checkpoint, ExemptPass, Parcel, VehicleEntry, VehiclePass, Visit
 from linli.lib import scope
 from linli.lib.apiutil import ErrorOut
+from linli.lib.wording import sentences
 from linli.registry.models import Compound, Household, Person
 
 router = Router(tags=["gate"])
@@ -49,7 +50,7 @@ def _invalid(exc: ValidationError) -> Status[dict[str, Any]]:
         if hasattr(exc, "error_dict")
         else {"__all__": [str(m) for m in exc.messages]}
     )
-    return Status(422, {"detail": "；".join(m for ms in errors.values() for m in ms), "errors": errors})
+    return Status(422, {"detail": sentences(m for ms in errors.values() for m in ms), "errors": errors})
 
 
 def _get(qs: Any, user: Any, pk: int, *, edit: bool = False) -> Any:
@@ -560,7 +561,7 @@ def parcels_waiting(request: HttpRequest, checkpoint_id: int, code: str = "") ->
         try:
             found = visitors.parcels_for_code(checkpoint, code)
         except ValidationError as exc:
-            raise HttpError(404, "；".join(exc.messages)) from exc
+            raise HttpError(404, sentences(exc.messages)) from exc
     else:
         found = list(visitors.parcels_waiting(checkpoint.compound_id)[:500])
     return [_parcel_out(parcel) for parcel in found]

@@ -21,6 +21,7 @@ from ninja.errors import HttpError
 from linli.health.permissions import has_role
 from linli.lib import scope
 from linli.lib.apiutil import ErrorOut as ErrorOut  # the one refusal schema, re-exported for the API modules
+from linli.lib.wording import sentences
 from linli.registry.models import Household, Person, Street
 
 M = TypeVar("M", bound=Model)
@@ -101,7 +102,7 @@ def invalid(exc: ValidationError) -> Status[dict[str, Any]]:
         if hasattr(exc, "error_dict")
         else {"__all__": [str(m) for m in exc.messages]}
     )
-    return Status(422, {"detail": "；".join(m for messages in errors.values() for m in messages), "errors": errors})
+    return Status(422, {"detail": sentences(m for messages in errors.values() for m in messages), "errors": errors})
 
 
 def street_for(user: Any, street_id: int | None = None) -> Street:

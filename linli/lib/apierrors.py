@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy, pgettext
 from ninja.parser import Parser
 
+from linli.lib.wording import sentences
+
 # Where ninja found the value: the first element of every ``loc``. A body's second element is the name of the
 # view's schema argument (``payload``), which the client never wrote.
 SOURCES = {"path", "query", "header", "cookie", "body", "form", "file"}
@@ -199,4 +201,4 @@ def invalid_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
     if len(translated) > DETAIL_ERRORS:
         more = len(translated) - DETAIL_ERRORS
         said.append(ngettext("另有 %(count)s 处错误", "另有 %(count)s 处错误", more) % {"count": more})
-    return {"detail": "；".join(said), "code": "invalid_input", "errors": translated}
+    return {"detail": sentences(said), "code": "invalid_input", "errors": translated}

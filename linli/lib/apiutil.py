@@ -9,6 +9,7 @@ from ninja.errors import HttpError
 from pydantic import BaseModel, ValidationError
 
 from linli.lib import scope
+from linli.lib.wording import sentences
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -39,7 +40,7 @@ class ErrorOut(Schema):
 
 def bad_request(errors: dict[str, list[str]]) -> Status[dict[str, Any]]:
     """400 with every message joined in ``detail`` and, per field, in ``errors``."""
-    detail = "；".join(message for messages in errors.values() for message in messages)
+    detail = sentences(message for messages in errors.values() for message in messages)
     return Status(400, {"detail": detail, "errors": errors})
 
 

@@ -21,6 +21,7 @@ from ninja.errors import HttpError
 from linli.accounts.models import User
 from linli.lib import scope
 from linli.lib.apiutil import ErrorOut
+from linli.lib.wording import sentences
 from linli.registry.models import Community, Street
 from linli.supplies.models import BundlePart, Item, Offer, OrderWindow, Supplier, WindowSchedule
 from linli.supplies.permissions import CATALOGUE_ROLES, STREET_ROLES, VIEW_ROLES, WINDOW_ROLES, has_role
@@ -71,7 +72,7 @@ def invalid(exc: ValidationError) -> Status[dict[str, Any]]:
         if hasattr(exc, "error_dict")
         else {"__all__": [str(m) for m in exc.messages]}
     )
-    return Status(422, {"detail": "；".join(m for messages in errors.values() for m in messages), "errors": errors})
+    return Status(422, {"detail": sentences(m for messages in errors.values() for m in messages), "errors": errors})
 
 
 def street_of(user: Any) -> Street:

@@ -56,7 +56,7 @@ def test_a_malformed_order_names_each_field_and_what_is_wrong_in_chinese(persona
 def test_a_malformed_order_is_explained_in_english_when_asked(personas: Personas, client_for: Any) -> None:
     by_header = order(personas, BAD_ORDER, language="en").json()
     assert by_header["detail"] == (
-        "Order window: Must be a whole number；Quantity (item 2): Must be at least 1；"
+        "Order window: Must be a whole number; Quantity (item 2): Must be at least 1; "
         "Payment method: Invalid option. Allowed: prepaid, on_delivery, credit"
     )
     assert [e["msg"] for e in by_header["errors"]][:2] == ["Must be a whole number", "Must be at least 1"]

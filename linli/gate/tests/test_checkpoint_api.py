@@ -77,7 +77,7 @@ def test_bad_input_is_a_422_that_says_what_is_wrong_in_the_guards_language(gate:
     assert response.json()["detail"] == "方向：无效的选项，可选：out、in；体温：不能大于 45"
     assert [error["loc"][-1] for error in response.json()["errors"]] == ["direction", "temperature"]
     english = api.post(url(gate, "scan"), body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
-    assert english.json()["detail"] == "Direction: Invalid option. Allowed: out, in；Temperature: Must be at most 45"
+    assert english.json()["detail"] == "Direction: Invalid option. Allowed: out, in; Temperature: Must be at most 45"
     assert not GateScan.objects.exists()
 
 

@@ -46,7 +46,7 @@ from linli.health.choices import HOME_PLACES
 from linli.health.choices import OrderStatus as QuarantineStatus
 from linli.health.models import QuarantineOrder, SealedHousehold
 from linli.lib import prepared, scope
-from linli.lib.wording import worded
+from linli.lib.wording import sentences, worded
 from linli.registry.models import Household
 from linli.supplies.choices import OrderStatus, PaymentMode, Priority
 from linli.supplies.models import IdempotencyKey, Offer, OfferBucket, Order, OrderLine, OrderWindow, household_kwargs
@@ -682,7 +682,7 @@ def _store_refusal(
 def refusal_answer(error: ValidationError) -> tuple[int, dict[str, Any]]:
     info = getattr(error, "refusal", None) or {"code": getattr(error, "code", None) or "invalid"}
     code = info["code"] if info["code"] in REFUSAL_STATUS else "invalid"
-    detail = "；".join(error.messages)
+    detail = sentences(error.messages)
     return REFUSAL_STATUS[code], {"detail": detail, "errors": {}, **info, "code": code}
 
 
