@@ -8,8 +8,8 @@ it on the default connection — so inside the same transaction as the ORM's sta
 connection and parameter types, and then only binds and executes it: one libpq call
 (``PQexecPrepared``, which releases the GIL while it waits), the parameters dumped and the row loaded
 by psycopg's adapters for that connection (Django's included). psycopg's own ``execute(prepare=True)``
-did the same through its cursor's generators and wait loop: ~80 µs more CPU per call for the scan
-(``docs/benchmarks.md``, "One libpq call"), and psycopg's rollback deallocated every statement it had
+did the same through its cursor's generators and wait loop: ~280,000 more instructions per call of
+the scan (``docs/benchmarks.md``, "One libpq call"), and psycopg's rollback deallocated every statement it had
 prepared on the connection, so a refused order made the next one prepare and plan again.
 
 Database errors come out as Django's (``django.db.IntegrityError`` and so on), as from the ORM; the
