@@ -171,7 +171,8 @@ def on_duty(page: Page, login_as: Callable[[str], None]) -> tuple[Gate, Guard]:
 
 
 def fits_phone_width(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+    # clientWidth, not innerWidth: on a mobile viewport innerWidth grows with a page that is too wide.
+    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
 
 
 def test_guard_scans_online_then_offline_and_the_queue_drains(

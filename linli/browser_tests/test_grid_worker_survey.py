@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -16,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 
 def fits_phone_width(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+    # clientWidth, not innerWidth: on a mobile viewport innerWidth grows with a page that is too wide.
+    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
 
 
 def test_grid_worker_on_a_phone_finds_a_household_and_records_a_survey_visit(
@@ -87,3 +89,27 @@ def test_grid_worker_on_a_phone_finds_a_household_and_records_a_survey_visit(
     page.goto(f"/registry/search/?q={other_community_person.phone[-4:]}")
     expect(page.locator("#results")).to_contain_text("没有找到")
     expect(page.locator("#results").get_by_role("link")).to_have_count(0)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_survey_progress_and_household_fit_a_360_px_phone(
+    page: Page, login_as: Callable[[str], None], live_server: Any, language: str
+) -> None:
+    # given: a grid worker on a small phone (360 px), in Chinese or in English
+    personas = build_personas()
+    tree = personas.tree
+    page.set_viewport_size({"width": 360, "height": 740})
+    login_as(personas.grid_worker.username)  # the login form in Chinese, then the language of the test
+    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    household = tree.households[f"{tree.b1.code}/1单元/101"]
+
+    # when: they open the progress of their grid, of a building, and a household's members
+    for url, shown in (
+        ("/survey/", "#progress-rows"),
+        (f"/survey/?level=building&id={tree.b1.pk}", "#uncovered"),
+        (f"/registry/household/{household.pk}/", ".masked >> nth=0"),
+    ):
+        page.goto(url)
+        expect(page.locator(shown)).to_be_visible()
+        # then: each page fits the screen (the tables become one card per row; "ID number" wraps)
+        assert fits_phone_width(page), (language, url)

@@ -34,7 +34,8 @@ pytestmark = pytest.mark.browser
 
 
 def fits_phone_width(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+    # clientWidth, not innerWidth: on a mobile viewport innerWidth grows with a page that is too wide.
+    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
 
 
 def resident_login(page: Page, phone: str) -> None:

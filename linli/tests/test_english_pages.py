@@ -146,3 +146,10 @@ def test_the_check_sees_interface_chinese(page: str) -> None:
 def test_the_check_leaves_the_fixtures_data_alone() -> None:
     page = '<p>阳光小区 1号楼1单元101 · 户主101</p><script>var a = "未送达";</script><!-- 注释 -->'
     assert chinese_left(page) == []
+
+
+def test_the_home_page_counts_in_the_plural(personas: Personas) -> None:
+    # "户" is one household as a field's name but a count on the home page: "48 Households", not "48 Household"
+    page = english(personas.community_worker).get("/").content.decode()
+    for label in ("Grids", "Compounds", "Buildings", "Households", "People"):
+        assert f'<div class="l">{label}</div>' in page, label
