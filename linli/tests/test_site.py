@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import Client
 
@@ -211,3 +213,20 @@ def test_a_record_outside_the_callers_scope_is_not_found_in_their_language(perso
     assert response.status_code == 404
     assert response.json() == {"detail": "未找到"}  # ninja's own answer was {"detail": "Not Found"}
     assert client.get(url, HTTP_ACCEPT_LANGUAGE="en").json() == {"detail": "Not found"}
+
+
+def test_a_guards_and_a_medics_own_page_comes_first_in_the_menu(personas, client_for) -> None:  # type: ignore[no-untyped-def]
+    """On a phone the menu row scrolls sideways: in English the guard's 门岗 link was fifth, off the
+    screen. The guard's and the medic's own page now lead the row (once), the others' order is kept."""
+    for user, first, url in (
+        (personas.gate_guard, "Gate", "/gate/"),
+        (personas.medic, "Health", "/health/"),
+    ):
+        page = client_for(user).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        nav = page[page.index("<nav>") : page.index("</nav>")]
+        links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', nav)
+        assert links[0] == (url, first), links
+        assert [href for href, _label in links].count(url) == 1
+    page = client_for(personas.community_worker).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    nav = page[page.index("<nav>") : page.index("</nav>")]
+    assert re.findall(r'<a href="([^"]+)">', nav)[0] == "/registry/tree/"
