@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -282,6 +283,9 @@ def package_undelivered(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _page_strings() -> dict[str, str]:
     return {
+        # The punctuation the script puts between a household's members and between messages.
+        "list_separator": pgettext("between the items of a list", "、"),
+        "sentence_separator": pgettext("between sentences", "；"),
         "online": _("在线"),
         "offline": _("离线"),
         "queued": _("待同步 {n} 条"),

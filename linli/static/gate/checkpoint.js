@@ -97,7 +97,7 @@ async function call(method, url, body, timeoutMs, { own = true } = {}) {
 function detailOf(data) {
   if (!data) return "";
   if (typeof data.detail === "string") return data.detail;
-  if (Array.isArray(data.detail)) return data.detail.map((item) => item.msg || "").join("；");
+  if (Array.isArray(data.detail)) return data.detail.map((item) => item.msg || "").join(S.sentence_separator || "；");
   return "";
 }
 
@@ -357,7 +357,7 @@ function showVerdict(entry, household, isLocal) {
   $("verdict-reason").textContent = entry.message || config.reasons[entry.reason] || "";
   if (household) {
     $("verdict-room").textContent = household.room || "";
-    $("verdict-members").textContent = (household.members || []).join("、");
+    $("verdict-members").textContent = (household.members || []).join(S.list_separator || "、");
     $("verdict-household").hidden = false;
   } else {
     $("verdict-household").hidden = true;

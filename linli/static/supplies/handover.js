@@ -87,7 +87,7 @@ async function call(url, { json, form, timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
 function detailOf(data) {
   if (!data) return "";
   if (typeof data.detail === "string") return data.detail;
-  if (Array.isArray(data.detail)) return data.detail.map((item) => item.msg || "").join("；");
+  if (Array.isArray(data.detail)) return data.detail.map((item) => item.msg || "").join(S.sentence_separator || "；");
   return "";
 }
 
