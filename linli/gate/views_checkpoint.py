@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import path, reverse
-from django.utils.translation import get_language, pgettext
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -29,6 +29,7 @@ from linli.gate.choices import Direction, HoldReason, Reason
 from linli.gate.models import Checkpoint
 from linli.lib import scope
 from linli.lib.views import offline_worker
+from linli.lib.wording import separators
 from linli.registry.choices import HealthCode
 
 # What the service worker keeps for a reload without network (paths under STATIC_URL).
@@ -78,8 +79,7 @@ def _page_strings() -> dict[str, str]:
     """Every sentence the page's script shows, translated here ({name} placeholders filled in JS)."""
     return {
         # The punctuation the script puts between a household's members and between messages.
-        "list_separator": pgettext("between the items of a list", "、"),
-        "sentence_separator": pgettext("between sentences", "；"),
+        **separators(),
         "online": _("在线"),
         "offline": _("离线"),
         "server_down": _("服务器暂不可用，扫码已暂存"),

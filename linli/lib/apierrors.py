@@ -12,10 +12,10 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 from ninja.parser import Parser
 
-from linli.lib.wording import sentences
+from linli.lib.wording import listed, sentences
 
 # Where ninja found the value: the first element of every ``loc``. A body's second element is the name of the
 # view's schema argument (``payload``), which the client never wrote.
@@ -181,7 +181,7 @@ def error_message(error: dict[str, Any]) -> str:
     if "expected" in ctx:
         # pydantic writes the choices as "'prepaid', 'on_delivery' or 'credit'"
         choices = (choice.strip("'\"") for choice in re.split(r", | or ", str(ctx["expected"])))
-        ctx["allowed"] = pgettext("between the items of a list", "、").join(choices)
+        ctx["allowed"] = listed(choices)
     message = MESSAGES.get(str(error.get("type")), UNKNOWN)
     # numbers stay numbers: the plural messages pick their English form by them
     params = {key: value if isinstance(value, int) else str(value) for key, value in ctx.items()}

@@ -51,3 +51,11 @@ def labelled(label: Any, value: Any) -> str:
 def sentences(items: Iterable[Any]) -> str:
     """Messages one after another: "a；b" in Chinese, "a; b" in English."""
     return pgettext("between sentences", "；").join(str(item) for item in items)
+
+
+def separators() -> dict[str, str]:
+    """The two separators above, for a page's script: ``list_separator`` and ``sentence_separator``."""
+    return {
+        "list_separator": pgettext("between the items of a list", "、"),
+        "sentence_separator": pgettext("between sentences", "；"),
+    }

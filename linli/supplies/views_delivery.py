@@ -19,13 +19,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from linli.lib import scope
 from linli.lib.views import offline_worker
-from linli.lib.wording import sentences
+from linli.lib.wording import sentences, separators
 from linli.registry.models import Building, Compound
 from linli.supplies.choices import DELIVERED_STATES, PackageStatus, WindowStatus
 from linli.supplies.forms_delivery import DropOffForm, ResolveForm, RunForm, UndeliveredForm
@@ -284,8 +283,7 @@ def package_undelivered(request: HttpRequest, pk: int) -> HttpResponse:
 def _page_strings() -> dict[str, str]:
     return {
         # The punctuation the script puts between a household's members and between messages.
-        "list_separator": pgettext("between the items of a list", "、"),
-        "sentence_separator": pgettext("between sentences", "；"),
+        **separators(),
         "online": _("在线"),
         "offline": _("离线"),
         "queued": _("待同步 {n} 条"),
