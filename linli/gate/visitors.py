@@ -47,7 +47,7 @@ from linli.gate.models import (
 from linli.lib import scope
 from linli.lib.idnumbers import clean_id_number, normalise_phone, phone_error
 from linli.lib.qr import make_qr, qr_png
-from linli.lib.wording import labelled
+from linli.lib.wording import labelled, sentences
 from linli.registry.choices import HealthCode, Relation
 from linli.registry.models import Compound, Household, Person
 
@@ -492,7 +492,7 @@ def visit_register(
             host_household=host,
             host_person=escort,
             verdict=Verdict.REFUSED if refusals else Verdict.ALLOWED,
-            refusal="；".join(refusals)[:200],
+            refusal=sentences(refusals)[:200],
             arrived_at=now,
             guard=_actor(actor),
             **place_kwargs(checkpoint.compound),

@@ -20,6 +20,7 @@ from linli.audit.models import AuditAction
 from linli.audit.services import audit_record, diff, snapshot
 from linli.health.choices import RISK_ORDER, Category, Place, RiskLevel
 from linli.health.models import HealthSettings, MeasureRule, RiskArea
+from linli.lib.wording import listed
 from linli.registry.models import Street
 
 
@@ -128,7 +129,7 @@ def rule_update(rule: MeasureRule, *, actor: Any, **changes: Any) -> MeasureRule
     """
     unknown = sorted(set(changes) - RULE_FIELDS)
     if unknown:
-        raise ValidationError(_("不能修改：%(fields)s") % {"fields": "、".join(unknown)})
+        raise ValidationError(_("不能修改：%(fields)s") % {"fields": listed(unknown)})
     with transaction.atomic():
         rule = MeasureRule.objects.select_for_update().get(pk=rule.pk)
         before = snapshot(rule)
@@ -187,7 +188,7 @@ def settings_update(street: Street | int, *, actor: Any, **changes: Any) -> Heal
     """
     unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
     if unknown:
-        raise ValidationError(_("不能修改：%(fields)s") % {"fields": "、".join(unknown)})
+        raise ValidationError(_("不能修改：%(fields)s") % {"fields": listed(unknown)})
     settings_for(street)  # created with the defaults on first use
     street_id = street if isinstance(street, int) else street.pk
     with transaction.atomic():
@@ -349,6 +350,6 @@ def risk_of_history(
     reason = _("%(county)s有%(level)s地区（%(name)s），按%(level)s地区返乡人员管理") % {
         "county": top[0].county,
         "level": top[0].get_level_display(),
-        "name": "、".join(a.name for a in top),
+        "name": listed(a.name for a in top),
     }
     return RiskFinding(level, tuple(found), reason)

@@ -22,6 +22,7 @@ from ninja.pagination import PageNumberPagination, paginate
 from linli.audit.services import audit_reveal
 from linli.lib import scope
 from linli.lib.apiutil import ErrorOut
+from linli.lib.wording import listed
 from linli.registry import selectors, services
 from linli.registry.choices import VULNERABLE_FLAGS, HealthCode, Relation, Residency
 from linli.registry.models import Household, Person
@@ -229,7 +230,7 @@ def _check_choices(data: dict[str, Any]) -> None:
     errors: dict[str, list[str]] = {}
     for field, choices in CHOICE_FIELDS.items():
         if field in data and data[field] not in choices.values:
-            allowed = "、".join(choices.values)
+            allowed = listed(choices.values)
             errors[field] = [_("无效的选项，可选：%(allowed)s") % {"allowed": allowed}]
     if errors:
         raise ValidationError(errors)
@@ -253,7 +254,7 @@ def _invalid(exc: ValidationError) -> Status[dict[str, Any]]:
 def nodes(request: HttpRequest, level: str, parent: int | None = None) -> Any:
     _require_staff(request.user)
     if level not in selectors.BROWSABLE_LEVELS:
-        allowed = "、".join(selectors.BROWSABLE_LEVELS)
+        allowed = listed(selectors.BROWSABLE_LEVELS)
         raise HttpError(422, _("层级无效，可选：%(allowed)s") % {"allowed": allowed})
     qs: QuerySet[Model] = scope.visible(selectors.NODE_MODELS[level].objects.all(), request.user)
     index = scope.LEVELS.index(level)

@@ -17,6 +17,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
+from linli.lib.wording import listed
 from linli.rosters import selectors, services
 from linli.rosters.forms import MODE_CHECK, MODE_GOOD, MODES, check_upload
 from linli.rosters.models import ImportJob
@@ -85,7 +86,7 @@ def import_create(request: HttpRequest, file: File[UploadedFile], mode: Form[str
     user = request.user
     _require_editor(user)
     if mode not in dict(MODES):
-        raise HttpError(422, _("导入方式无效，可选：%(modes)s") % {"modes": "、".join(dict(MODES))})
+        raise HttpError(422, _("导入方式无效，可选：%(modes)s") % {"modes": listed(dict(MODES))})
     try:
         check_upload(file)
     except ValidationError as exc:
@@ -129,7 +130,7 @@ def export(request: HttpRequest, level: str | None = None, id: int | None = None
     if not getattr(user, "can_reveal", False):
         raise HttpError(403, _("导出的台账含完整身份证号和手机号，您的角色无权导出"))
     if level is not None and level not in EXPORT_LEVELS:
-        raise HttpError(422, _("层级无效，可选：%(levels)s") % {"levels": "、".join(EXPORT_LEVELS)})
+        raise HttpError(422, _("层级无效，可选：%(levels)s") % {"levels": listed(EXPORT_LEVELS)})
     try:
         node = export_node(user, level, str(id) if id is not None else None)
     except Http404 as exc:

@@ -30,6 +30,7 @@ from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
 from linli.lib import scope
 from linli.lib.collector import collector_paused
+from linli.lib.wording import listed
 from linli.registry.models import Person
 from linli.rosters.models import ImportJob, ImportStatus
 from linli.rosters.reader import RosterFileError, RosterSheet
@@ -182,11 +183,9 @@ def _import_job_run(job: ImportJob, user: Any) -> ImportJob:
     checker = RowChecker(header=header, places=places, formulas=sheet.formulas)
     notes = []
     if header.ignored:
-        notes.append(_("以下列无法识别，已忽略：%(columns)s") % {"columns": "、".join(header.ignored)})
+        notes.append(_("以下列无法识别，已忽略：%(columns)s") % {"columns": listed(header.ignored)})
     if header.duplicates:
-        notes.append(
-            _("以下列与前面的列重复，只读取了前面的列：%(columns)s") % {"columns": "、".join(header.duplicates)}
-        )
+        notes.append(_("以下列与前面的列重复，只读取了前面的列：%(columns)s") % {"columns": listed(header.duplicates)})
     missing = checker.missing_columns()
     if missing:
         errors = [

@@ -28,6 +28,7 @@ from linli.lib.idnumbers import (
     normalise_phone,
     phone_error,
 )
+from linli.lib.wording import listed
 from linli.registry.models import Building, Community, Compound, Grid, Unit
 from linli.rosters import layout
 from linli.rosters.reader import Header
@@ -589,7 +590,7 @@ class RowChecker:
         values = layout.CHOICE_VALUES[key]
         value = values.get(raw) or values.get(layout.normalise_value(raw))
         if value is None:
-            allowed = "、".join(layout.CHOICE_LABELS[key].values())
+            allowed = listed(layout.CHOICE_LABELS[key].values())
             reason = _("无法识别“%(value)s”，可填：%(allowed)s") % {"value": raw, "allowed": allowed}
             self._error(errors, number, key, raw, reason)
             return layout.CHOICE_DEFAULTS[key]
@@ -600,8 +601,8 @@ class RowChecker:
         if raw and raw != REPORTED:
             chosen, unknown = layout.parse_vulnerable(raw)
             if unknown:
-                allowed = "、".join(layout.VULNERABLE_LABELS.values())
-                reason = _("无法识别“%(words)s”，可填：%(allowed)s") % {"words": "、".join(unknown), "allowed": allowed}
+                allowed = listed(layout.VULNERABLE_LABELS.values())
+                reason = _("无法识别“%(words)s”，可填：%(allowed)s") % {"words": listed(unknown), "allowed": allowed}
                 self._error(errors, number, "vulnerable", raw, reason)
         for field, index in self.flag_columns:
             value = cell_text(cells[index] if index < len(cells) else "")

@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from linli.lib import hotroutes, scope
 from linli.lib.apiauth import DEFERRED_AUTH, PendingToken, bearer_token
 from linli.lib.apiutil import ErrorOut, plain_body
+from linli.lib.wording import sentences
 from linli.registry.models import Household
 from linli.supplies import selectors
 from linli.supplies.choices import OrderStatus, PaymentMode, Priority
@@ -275,7 +276,7 @@ def order_cancel(request: HttpRequest, order_id: int) -> Any:
     try:
         ordering.cancel_order(order, actor=request.user)
     except ValidationError as error:
-        return Status(422, {"detail": "；".join(error.messages), "code": str(error.code or "invalid"), "errors": {}})
+        return Status(422, {"detail": sentences(error.messages), "code": str(error.code or "invalid"), "errors": {}})
     return _order_out(_readable_orders(request).get(pk=order.pk))
 
 

@@ -26,6 +26,7 @@ from linli.audit.services import audit_record
 from linli.health.api_common import invalid, not_found
 from linli.lib import scope
 from linli.lib.apiutil import ErrorOut
+from linli.lib.wording import listed
 from linli.supplies.labels import DEFAULT_SIZE, SIZES, labels_pdf
 from linli.supplies.models import DropOffPoint, OrderWindow, Package, PurchaseLine, PurchaseOrder
 from linli.supplies.permissions import PACKING_ROLES, WINDOW_ROLES, has_role
@@ -318,7 +319,7 @@ def labels_download(
 ) -> Any:
     user, purchase = _purchase(request, purchase_id)
     if size not in SIZES:
-        return invalid(ValidationError(_("标签尺寸只能是：%(sizes)s") % {"sizes": "、".join(SIZES)}))
+        return invalid(ValidationError(_("标签尺寸只能是：%(sizes)s") % {"sizes": listed(SIZES)}))
     packages = Package.objects.filter(window_id=purchase.window_id)
     if drop_off_id is not None:
         point = _drop_off(purchase, drop_off_id)

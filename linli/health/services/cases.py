@@ -36,6 +36,7 @@ from linli.health.models import (
 )
 from linli.health.services._common import _actor, _decimal, _now, _today
 from linli.health.services.orders import key_person_register
+from linli.lib.wording import bracketed, listed, sentences
 from linli.registry.models import Community, Household, Person
 
 # ----------------------------------------------------------------------------------------------
@@ -340,7 +341,7 @@ def classify(
     large = [g for g in outbreaks if len(g) >= large_outbreak_cases]
 
     def names(group: Iterable[Case]) -> str:
-        return "、".join(f"{c.name}（{c.confirmed_on:%m-%d}）" for c in group)
+        return listed(bracketed(c.name, f"{c.confirmed_on:%m-%d}") for c in group)
 
     window_text = _("近 %(days)s 天（%(start)s 至 %(end)s）") % {
         "days": window_days,
@@ -359,13 +360,13 @@ def classify(
             parts.append(
                 _("%(n)s 起较大规模暴发（每起 %(size)s 例及以上）") % {"n": len(large), "size": large_outbreak_cases}
             )
-        explanation = window_text + _("出现") + "；".join(parts)
+        explanation = window_text + _("出现") + sentences(parts)
     elif outbreaks:
         status = CommunityStatus.OUTBREAK
         explanation = (
             window_text
             + _("在同一家庭、场所或单元等小范围内出现 2 例及以上确诊病例：")
-            + "；".join(names(g) for g in outbreaks)
+            + sentences(names(g) for g in outbreaks)
         )
     elif counted:
         status = CommunityStatus.CASE

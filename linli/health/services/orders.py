@@ -38,6 +38,7 @@ from linli.health.models import (
 )
 from linli.health.services._common import _actor, _household, _monitoring_stop, _now, _placed, _today
 from linli.health.services.holds import sync_household_holds
+from linli.lib.wording import listed
 from linli.registry.models import Person
 
 # The two signatures a release needs (H4): the responsible cadre and the responsible medic.
@@ -83,7 +84,7 @@ def isolation_site_update(site: IsolationSite, *, actor: Any, **changes: Any) ->
     """Change a centralized isolation site of the street's list; audited with what changed."""
     unknown = sorted(set(changes) - SITE_FIELDS)
     if unknown:
-        raise ValidationError(_("不能修改：%(fields)s") % {"fields": "、".join(unknown)})
+        raise ValidationError(_("不能修改：%(fields)s") % {"fields": listed(unknown)})
     with transaction.atomic():
         site = IsolationSite.objects.select_for_update().get(pk=site.pk)
         before = snapshot(site)

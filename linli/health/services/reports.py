@@ -29,6 +29,7 @@ from linli.health.models import (
     TemperatureReport,
 )
 from linli.health.services._common import _actor, _decimal, _household, _now, _placed
+from linli.lib.wording import listed
 from linli.registry.models import Person
 
 # ----------------------------------------------------------------------------------------------
@@ -45,7 +46,7 @@ def parse_symptoms(values: Iterable[str]) -> list[str]:
     clean = sorted({v for v in values if v})
     unknown = [v for v in clean if v not in Symptom.values]
     if unknown:
-        raise ValidationError({"symptoms": _("未知的症状：%(s)s") % {"s": "、".join(unknown)}})
+        raise ValidationError({"symptoms": _("未知的症状：%(s)s") % {"s": listed(unknown)}})
     return clean
 
 

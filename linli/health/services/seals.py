@@ -31,6 +31,7 @@ from linli.health.models import (
 from linli.health.services._common import _actor, _monitoring_stop, _now, _placed
 from linli.health.services.cases import status_of
 from linli.health.services.holds import sync_household_holds
+from linli.lib.wording import listed
 from linli.registry.models import Building, Community, Household, Person, Unit
 from linli.supplies.services.delivery import households_sealed
 
@@ -334,7 +335,7 @@ def seal_release(
         seal = Seal.objects.select_for_update().get(pk=seal.pk)
         blockers = unseal_blockers(seal)
         if missing:
-            blockers.append(_("未确认：%(items)s") % {"items": "、".join(missing)})
+            blockers.append(_("未确认：%(items)s") % {"items": listed(missing)})
         if blockers:
             raise ValidationError(blockers)
         seal.unsealed_at = moment

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from linli.accounts.services import sms_send
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
+from linli.lib.wording import listed
 from linli.registry.choices import Relation
 from linli.registry.models import Person
 from linli.supplies.choices import OrderStatus, PackageStatus, Priority, WindowStatus
@@ -310,7 +311,7 @@ def _shortfall_text(window: OrderWindow, shorts: list[tuple[str, str, int]], amo
             "window": str(window),
             "amount": _money(amount),
         }
-    items = "、".join(_("%(name)s缺%(n)d%(unit)s") % {"name": name, "n": n, "unit": unit} for name, unit, n in shorts)
+    items = listed(_("%(name)s缺%(n)d%(unit)s") % {"name": name, "n": n, "unit": unit} for name, unit, n in shorts)
     return _("您在“%(window)s”的订单因商超缺货调整：%(items)s，应付金额调整为 %(amount)s 元。") % {
         "window": str(window),
         "items": items,

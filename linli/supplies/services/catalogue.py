@@ -22,6 +22,7 @@ from linli.accounts.choices import Role
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record, diff, snapshot
 from linli.lib.scope import user_level
+from linli.lib.wording import listed
 from linli.registry.models import Community, Street
 from linli.supplies.choices import WindowStatus
 from linli.supplies.models import BundlePart, Item, Offer, OfferBucket, OrderWindow, Supplier, WindowSchedule
@@ -188,7 +189,7 @@ def supplier_create(*, street: Street, name: str, communities: Any = (), actor: 
     """Designate a supplier of ``street`` serving ``communities`` (of that street)."""
     unknown = sorted(set(fields) - set(SUPPLIER_FIELDS))
     if unknown:
-        raise ValidationError(_("不能设置：%(fields)s") % {"fields": "、".join(unknown)})
+        raise ValidationError(_("不能设置：%(fields)s") % {"fields": listed(unknown)})
     served = _served(street, communities)
     name = (name or "").strip()
     if not name:
@@ -208,7 +209,7 @@ def supplier_update(supplier: Supplier, *, actor: Any = None, communities: Any =
     """Change a supplier's details (and, when given, the communities it serves)."""
     unknown = sorted(set(fields) - set(SUPPLIER_FIELDS))
     if unknown:
-        raise ValidationError(_("不能修改：%(fields)s") % {"fields": "、".join(unknown)})
+        raise ValidationError(_("不能修改：%(fields)s") % {"fields": listed(unknown)})
     supplier = Supplier.objects.select_for_update().get(pk=supplier.pk)
     before = snapshot(supplier)
     if "name" in fields:
@@ -325,7 +326,7 @@ def item_update(item: Item, *, actor: Any = None, **fields: Any) -> Item:
     """Change a catalogue item. Windows already offering it keep their own price and limit."""
     unknown = sorted(set(fields) - set(ITEM_FIELDS))
     if unknown:
-        raise ValidationError(_("不能修改：%(fields)s") % {"fields": "、".join(unknown)})
+        raise ValidationError(_("不能修改：%(fields)s") % {"fields": listed(unknown)})
     item = Item.objects.select_for_update().select_related("supplier").get(pk=item.pk)
     before = snapshot(item)
     if "name" in fields:
@@ -511,7 +512,7 @@ def schedule_update(schedule: WindowSchedule, *, actor: Any = None, **fields: An
     allowed = {"order_weekdays", "opens_time", "cutoff_time", "delivery_after_days", "is_active"}
     unknown = sorted(set(fields) - allowed)
     if unknown:
-        raise ValidationError(_("不能修改：%(fields)s") % {"fields": "、".join(unknown)})
+        raise ValidationError(_("不能修改：%(fields)s") % {"fields": listed(unknown)})
     before = snapshot(schedule)
     if "order_weekdays" in fields:
         fields["order_weekdays"] = _weekdays(fields["order_weekdays"])
@@ -700,7 +701,7 @@ def window_update(
     allowed = {"title", "opens_at", "cutoff_at", "delivery_on"}
     unknown = sorted(set(fields) - allowed)
     if unknown:
-        raise ValidationError(_("不能修改：%(fields)s") % {"fields": "、".join(unknown)})
+        raise ValidationError(_("不能修改：%(fields)s") % {"fields": listed(unknown)})
     if window.status != WindowStatus.DRAFT and set(fields) - {"title"}:
         raise ValidationError(_("窗口已发布，不能再改时间"))
     before = snapshot(window)

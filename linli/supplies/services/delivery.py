@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
 from linli.lib import scope
-from linli.lib.wording import worded
+from linli.lib.wording import sentences, worded
 from linli.registry.models import Building, Compound, Household
 from linli.supplies.choices import DELIVERED_STATES, OrderStatus, PackageStatus, WindowStatus
 from linli.supplies.models import DeliveryRun, DropOffPoint, IdempotencyKey, Order, OrderWindow, Package
@@ -485,7 +485,7 @@ def handovers_sync(
                 "uuid": str(item.uuid),
                 "status": "refused",
                 "code": _refusal_code(exc),
-                "detail": "；".join(exc.messages),
+                "detail": sentences(exc.messages),
                 "package_id": None,
             }
         try:

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record, diff, snapshot
+from linli.lib.wording import listed
 from linli.registry.models import Street
 from linli.supplies.choices import OrderStatus, StaffCheckKind
 from linli.supplies.models import (
@@ -87,7 +88,7 @@ def settings_update(street: Street | int, *, actor: Any = None, **changes: Any) 
     """Change the street's thresholds (street command); audited."""
     unknown = sorted(set(changes) - set(SETTINGS_FIELDS))
     if unknown:
-        raise ValidationError(_("不能修改：%(fields)s") % {"fields": "、".join(unknown)})
+        raise ValidationError(_("不能修改：%(fields)s") % {"fields": listed(unknown)})
     settings_for(street)
     street_id = street if isinstance(street, int) else street.pk
     with transaction.atomic():

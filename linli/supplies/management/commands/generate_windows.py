@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandParser
 
+from linli.lib.wording import sentences
 from linli.supplies.models import WindowSchedule
 from linli.supplies.services.catalogue import GENERATE_DAYS, schedule_generate
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
                 windows = schedule_generate(schedule, days=days)
             except ValidationError as error:
                 skipped += 1
-                reason = "；".join(error.messages)
+                reason = sentences(error.messages)
                 self.stderr.write(f"{schedule.supplier.name} · {schedule.community.name}：{reason}")
                 continue
             made += len(windows)
