@@ -94,5 +94,5 @@ class HouseholdSearchForm(forms.Form):
     q = forms.CharField(
         label=gettext_lazy("查找住户（房号、姓名或手机号后四位）"),
         max_length=50,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": gettext_lazy("如：3-1-1201、张桂英、5678")}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": gettext_lazy("如：3-1-1201")}),
     )
