@@ -11,7 +11,7 @@ from linli.gate.api import routers as gate_routers
 from linli.gate.api_checkpoint import router as gate_checkpoint_router
 from linli.health.api import routers as health_routers
 from linli.lib.apiauth import AUTH
-from linli.lib.apierrors import JSONParser, UnreadableBody, invalid_body
+from linli.lib.apierrors import JSONParser, NumberTooLarge, UnreadableBody, invalid_body
 from linli.organisation.api import router as organisation_router
 from linli.registry.api import router as registry_router
 from linli.rosters.api import router as rosters_router
@@ -72,6 +72,8 @@ def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     """A refusal's own words (ours are translated already); a body that is not JSON, which ninja refuses
     in English ("Cannot parse request body"), in the caller's language and in the shape of a 422."""
+    if isinstance(exc.__cause__, NumberTooLarge):
+        return api.create_response(request, invalid_body(exc.__cause__.errors), status=422)
     if isinstance(exc.__cause__, UnreadableBody):
         return api.create_response(
             request, {**invalid_body([{"type": "json_invalid", "loc": ["body"]}]), "code": "invalid_json"}, status=400

@@ -56,7 +56,8 @@ def login_failures_clear(*, keys: list[str]) -> None:
 
 
 def throttle_keys(*, account: str, ip: str | None) -> list[str]:
-    keys = [f"account:{account.strip().lower()[:120]}"]
+    # without NUL: PostgreSQL refuses it in any text, a lookup too (the form refuses the account itself)
+    keys = [f"account:{account.replace(chr(0), '').strip().lower()[:120]}"]
     if ip:
         keys.append(f"ip:{ip}")
     return keys

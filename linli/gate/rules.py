@@ -159,6 +159,8 @@ def _checkpoint_name(checkpoint: Checkpoint | None, compound_id: int, name: str)
         raise ValidationError({"name": [_("请填写卡口名称")]})
     if len(name) > 100:
         raise ValidationError({"name": [_("卡口名称不能超过100个字")]})
+    if "\x00" in name:  # PostgreSQL refuses it in any text, a lookup too
+        raise ValidationError({"name": [_("卡口名称不能包含空字符")]})
     others = Checkpoint.objects.filter(compound_id=compound_id, name=name)
     if checkpoint is not None:
         others = others.exclude(pk=checkpoint.pk)

@@ -101,10 +101,11 @@ def household_pass(request: HttpRequest, pk: int) -> HttpResponse:
                 context["issue_form"] = form
             elif action == "revoke":
                 form = RevokeForm(request.POST)
+                # Before the reason: without a pass the page has no revoke form to show the reason's error on.
+                current = HouseholdPass.objects.filter(household=household, is_active=True).first()
+                if current is None:
+                    raise services.GateError(_("本户没有有效的通行证，无需作废"))
                 if form.is_valid():
-                    current = HouseholdPass.objects.filter(household=household, is_active=True).first()
-                    if current is None:
-                        raise services.GateError(_("本户没有有效的通行证，无需作废"))
                     services.pass_revoke(household_pass=current, actor=user, reason=form.cleaned_data["reason"])
                     messages.success(request, _("通行证已作废，卡口将拒绝这张卡。"))
                     return redirect("gate:household_pass", pk=household.pk)

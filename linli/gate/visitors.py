@@ -362,6 +362,8 @@ def parse_temperature(value: Any, field: str = "temperature", *, required: bool 
         number = Decimal(str(value).strip()).quantize(Decimal("0.1"))
     except (InvalidOperation, ValueError) as exc:
         raise _invalid(field, _("体温应为数字，如 36.5")) from exc
+    if not number.is_finite():  # "NaN" is a Decimal too, and comparing it raises InvalidOperation
+        raise _invalid(field, _("体温应为数字，如 36.5"))
     if not MIN_TEMPERATURE <= number <= MAX_TEMPERATURE:
         raise _invalid(field, _("体温应在34.0到43.0℃之间"))
     return number
@@ -375,7 +377,7 @@ def lives_in(compound_id: int, id_number: str) -> bool:
 def hosts_by_room(compound_id: int, room: str) -> list[dict[str, Any]]:
     """Households of the compound whose room (or building+unit+room) matches, with masked members."""
     room = unicodedata.normalize("NFKC", room or "").strip()
-    if not room:
+    if not room or "\x00" in room:  # no room has it, and PostgreSQL refuses it in a lookup
         return []
     qs = Household.objects.filter(compound_id=compound_id).select_related("building", "unit")
     rows = list(qs.filter(room=room)[:60])

@@ -54,7 +54,7 @@ from linli.health.models import (
 )
 from linli.health.permissions import CASE_ROLES, SEAL_ROLES, TEST_ROLES, VIEW_ROLES, has_role
 from linli.lib import scope
-from linli.lib.views import apply_errors, posted_pk
+from linli.lib.views import apply_errors, as_id, posted_pk
 from linli.registry.models import Building, Community, Compound, Household, Person, Unit
 from linli.registry.search import parse_query, search_people
 
@@ -92,8 +92,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 def _digits(value: Any) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isdigit() else None
+    return as_id(value)
 
 
 def _communities(user: Any) -> list[Community]:

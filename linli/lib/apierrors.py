@@ -87,6 +87,9 @@ MESSAGES: dict[str, Promise] = {
     "json_invalid": _JSON,
     "json_type": _JSON,
     "extra_forbidden": gettext_lazy("不接受此项"),
+    # ours (JSONParser): past what a database integer holds; a NUL character, which no text column takes
+    "number_too_large": gettext_lazy("数值过大"),
+    "string_nul": gettext_lazy("不能包含空字符"),
 }
 UNKNOWN = gettext_lazy("无效的值")
 
@@ -149,14 +152,54 @@ class UnreadableBody(ValueError):
     """A request body that is not JSON (or not UTF-8, or nested too deep)."""
 
 
+class NumberTooLarge(ValueError):
+    """A JSON body with a number no column holds (past a signed 64-bit integer) or a NUL in a text:
+    ``errors`` says where."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("number too large")
+        self.errors = errors
+
+
+# The largest number a body may carry: a database integer (an id, a count) holds no more, and a larger one
+# reached SQLite as an OverflowError (a 500) instead of "no such record".
+MAX_NUMBER = 2**63 - 1
+
+
+def too_large(data: Any, path: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """Where a parsed JSON body holds a number past MAX_NUMBER, or a text with a NUL character (PostgreSQL
+    refuses it in any text column, a lookup too: a 500), as pydantic-shaped errors."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            return [{"type": "string_nul", "loc": ["body", "payload", *path]}]
+        return []
+    if isinstance(data, bool):
+        return []
+    if isinstance(data, int | float):
+        if abs(data) > MAX_NUMBER:
+            return [{"type": "number_too_large", "loc": ["body", "payload", *path], "ctx": {"le": MAX_NUMBER}}]
+        return []
+    if isinstance(data, dict):
+        return [
+            error for key, value in data.items() for error in [*too_large(key, path), *too_large(value, (*path, key))]
+        ]
+    if isinstance(data, list):
+        return [error for index, value in enumerate(data) for error in too_large(value, (*path, index))]
+    return []
+
+
 class JSONParser(Parser):
     """Ninja's parser, whose failure the API can tell from other 400s (ninja wraps it in an English HttpError)."""
 
     def parse_body(self, request: HttpRequest) -> Any:
         try:
-            return super().parse_body(request)
+            data = super().parse_body(request)
         except (ValueError, RecursionError) as exc:
             raise UnreadableBody from exc
+        errors = too_large(data)
+        if errors:
+            raise NumberTooLarge(errors)
+        return data
 
 
 def field_label(loc: Sequence[Any]) -> str:

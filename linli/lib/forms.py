@@ -6,6 +6,9 @@ import uuid
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
+
+from linli.lib.views import as_id
 
 
 class ResendSafeForm(forms.Form):
@@ -18,3 +21,18 @@ class ResendSafeForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("client_uuid", uuid.uuid4())
+
+
+class ModelIdsField(forms.ModelMultipleChoiceField):
+    """Checkboxes of records: a posted value that cannot be an id (too large for the database, not ASCII
+    digits) is refused as ``invalid_pk_value``, not sent to the database (an OverflowError on SQLite)."""
+
+    def _check_values(self, value: Any) -> QuerySet[Any]:
+        key = self.to_field_name or "pk"
+        if key == "pk":
+            for item in value:
+                if isinstance(item, str) and as_id(item) is None:
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": item}
+                    )
+        return super()._check_values(value)  # type: ignore[misc]

@@ -12,13 +12,29 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 
+# The largest id a database column holds (a signed 64-bit integer): a larger one is no record's.
+MAX_ID = 2**63 - 1
+
+
+def as_id(value: object) -> int | None:
+    """A record's id written as text (a posted or queried value), or None when it cannot be one.
+
+    Only ASCII digits (``"²".isdigit()`` is true too) and at most MAX_ID: a larger number sent to the
+    database is an OverflowError on SQLite, an error on PostgreSQL, instead of "no such record".
+    """
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
 
 def posted_pk(request: HttpRequest, name: str) -> int:
     """The id posted as ``name``; 404 when it is not one (a forged or stale form)."""
-    value = request.POST.get(name, "")
-    if not value.isdigit():
+    number = as_id(request.POST.get(name, ""))
+    if number is None:
         raise Http404
-    return int(value)
+    return number
 
 
 def apply_errors(form: BaseForm, exc: ValidationError, aliases: Mapping[str, str | None] | None = None) -> None:

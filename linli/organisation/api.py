@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from linli.lib import scope
@@ -29,11 +29,11 @@ class SlotOut(Schema):
 
 
 class ChainIn(Schema):
-    street_leader: str = ""
+    street_leader: str = Field("", max_length=50)
     street_leader_phone: str = ""
-    community_leader: str = ""
+    community_leader: str = Field("", max_length=50)
     community_leader_phone: str = ""
-    responsible: str = ""
+    responsible: str = Field("", max_length=50)
     responsible_phone: str = ""
 
 

@@ -110,6 +110,9 @@ def compound_lead_unit(compound: Compound) -> str:
     return compound_lead(compound).name
 
 
+MAX_MANAGED_BUILDINGS = 999
+
+
 def managing_unit_add(
     *,
     compound: Compound,
@@ -131,6 +134,8 @@ def managing_unit_add(
         errors["name"] = [_("请填写原管理单位名称")]
     if buildings is None or buildings < 1:
         errors["buildings"] = [_("管理楼栋数至少为1")]
+    elif buildings > MAX_MANAGED_BUILDINGS:  # a typo, not a street: and past the column's range a 500
+        errors["buildings"] = [_("管理楼栋数最多为 %(n)s") % {"n": MAX_MANAGED_BUILDINGS}]
     if errors:
         raise ValidationError(errors)
     try:

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -149,7 +149,7 @@ class HouseholdDetail(HouseholdOut):
 class PersonIn(Schema):
     """A new person. ID number and phone are normalised by the service (full-width digits, lower-case x)."""
 
-    name: str = ""
+    name: str = Field("", max_length=50)  # the column's: longer was a 500 on PostgreSQL
     id_number: str = ""
     phone: str = ""
     relation: str = Relation.OTHER.value
@@ -164,7 +164,7 @@ class PersonIn(Schema):
     pregnant: bool = False
     no_smartphone: bool = False
     hardship: bool = False
-    helper_name: str = ""
+    helper_name: str = Field("", max_length=50)
     helper_phone: str = ""
     note: str = ""
 
@@ -172,7 +172,7 @@ class PersonIn(Schema):
 class PersonPatch(Schema):
     """Only the fields sent are changed; an empty ``id_number`` removes the number."""
 
-    name: str | None = None
+    name: str | None = Field(None, max_length=50)
     id_number: str | None = None
     phone: str | None = None
     relation: str | None = None
@@ -187,7 +187,7 @@ class PersonPatch(Schema):
     pregnant: bool | None = None
     no_smartphone: bool | None = None
     hardship: bool | None = None
-    helper_name: str | None = None
+    helper_name: str | None = Field(None, max_length=50)
     helper_phone: str | None = None
     note: str | None = None
 

@@ -246,7 +246,7 @@ class ItemIn(Schema):
     price: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
     unit: str = Field(default="份", max_length=10)
     stock: int = Field(default=0, ge=0)
-    per_household_limit: int | None = Field(default=None, ge=1, description="每户限购，留空不限")
+    per_household_limit: int | None = Field(default=None, ge=1, le=32767, description="每户限购，留空不限")
     is_bundle: bool = False
     description: str = Field(default="", max_length=200)
 
@@ -256,7 +256,7 @@ class ItemPatch(Schema):
     category: str | None = None
     price: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
     unit: str | None = Field(default=None, max_length=10)
-    per_household_limit: int | None = Field(default=None, ge=0, description="0：不限购")
+    per_household_limit: int | None = Field(default=None, ge=0, le=32767, description="0：不限购")
     is_bundle: bool | None = None
     description: str | None = Field(default=None, max_length=200)
     is_active: bool | None = None
@@ -397,7 +397,7 @@ class OfferIn(Schema):
     item_id: int
     quantity: int = Field(ge=0, le=10_000_000)
     price: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
-    per_household_limit: int | None = Field(default=None, ge=1)
+    per_household_limit: int | None = Field(default=None, ge=1, le=32767)
     reserved: int | None = Field(default=None, ge=0, description="留空：按街道设置的预留比例")
     buckets: int | None = Field(default=None, ge=1, le=64, description="留空：按数量自动分桶")
 
@@ -405,7 +405,7 @@ class OfferIn(Schema):
 class OfferPatch(Schema):
     quantity: int | None = Field(default=None, ge=0, le=10_000_000)
     price: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
-    per_household_limit: int | None = Field(default=None, ge=0, description="0：不限购（仅草稿）")
+    per_household_limit: int | None = Field(default=None, ge=0, le=32767, description="0：不限购（仅草稿）")
 
 
 def window_detail_data(window: OrderWindow) -> OrderWindow:

@@ -13,6 +13,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from linli.lib.forms import ModelIdsField
 from linli.lib.wording import bracketed
 from linli.supplies.choices import Category
 
@@ -35,7 +36,7 @@ def _records(label: Any, *, required: bool = True, multiple: bool = False) -> An
         "invalid_pk_value": format_lazy(_("所选{label}无效"), label=label),
     }
     if multiple:
-        return forms.ModelMultipleChoiceField(
+        return ModelIdsField(
             label=label,
             queryset=None,  # type: ignore[arg-type]  # set from the view's scoped queryset
             required=required,

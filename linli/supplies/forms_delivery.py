@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from linli.lib.forms import ResendSafeForm
+from linli.lib.forms import ModelIdsField, ResendSafeForm
 from linli.lib.wording import bracketed
 from linli.registry.models import Building, Compound
 from linli.supplies.models import DropOffPoint
@@ -17,7 +17,7 @@ class DropOffForm(forms.Form):
     compound = forms.ModelChoiceField(queryset=Compound.objects.none(), label=_("小区"))
     name = forms.CharField(label=_("名称"), max_length=100)
     location = forms.CharField(label=_("位置说明"), max_length=200, required=False)
-    buildings = forms.ModelMultipleChoiceField(
+    buildings = ModelIdsField(
         queryset=Building.objects.none(),
         label=_("服务楼栋"),
         required=False,

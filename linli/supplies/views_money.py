@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.lib import scope
+from linli.lib.views import as_id
 from linli.lib.wording import sentences
 from linli.supplies.api_money import xlsx_response
 from linli.supplies.choices import PaymentMode, WindowStatus
@@ -159,7 +160,7 @@ def credit_settle(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     _require(user, WINDOW_ROLES)
     window = scope.get_visible_or_404(OrderWindow.objects.all(), user, pk=pk)
-    ids = [int(v) for v in request.POST.getlist("entry") if v.isdigit()]
+    ids = [number for v in request.POST.getlist("entry") if (number := as_id(v)) is not None]
     entries = list(scope.editable(CreditEntry.objects.filter(order__window=window, pk__in=ids), user))
     return _done(
         request,
@@ -202,7 +203,7 @@ def all_xlsx(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     _require(user, MONEY_ROLES)
     windows = _windows(user)
-    chosen = [int(v) for v in request.GET.getlist("window") if v.isdigit()]
+    chosen = [number for v in request.GET.getlist("window") if (number := as_id(v)) is not None]
     windows = windows.filter(pk__in=chosen) if chosen else windows[:60]
     return xlsx_response(request, user, list(windows))
 

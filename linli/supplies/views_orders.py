@@ -181,6 +181,9 @@ def _blocks(
         if form.is_bound and outcome is not None:
             block.refusal = outcome.refusal
             block.errors = [str(e) for e in form.non_field_errors()]
+            # the posted key's own error (a forged or damaged form): the form above carries a fresh key
+            if posted is not None and posted.data.get("window") == str(window.pk):
+                block.errors += [str(e) for e in posted.errors.get("key", [])]
         blocks.append(block)
     return blocks
 

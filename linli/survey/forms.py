@@ -7,16 +7,17 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli.lib.forms import ModelIdsField
 from linli.lib.wording import bracketed
 from linli.registry.models import Household, Person
 
 
-class PersonCheckboxField(forms.ModelMultipleChoiceField):
+class PersonCheckboxField(ModelIdsField):
     def label_from_instance(self, obj: Any) -> str:
         return bracketed(obj.name, obj.get_relation_display())
 
 
-class FeverPersonField(forms.ModelMultipleChoiceField):
+class FeverPersonField(ModelIdsField):
     # Only the name: the in-home checkboxes above already carry "name（relation）" labels.
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.name)
