@@ -72,12 +72,18 @@ def _money(label: Any, *, required: bool = True, help_text: Any = "") -> forms.D
     )
 
 
-def _count(label: Any, *, required: bool = True, min_value: int = 0, help_text: Any = "") -> forms.IntegerField:
+# 每户限购 is a small integer column: past it, the form says so in its own words (and the input's max).
+LIMIT_MAX = 32_767
+
+
+def _count(
+    label: Any, *, required: bool = True, min_value: int = 0, max_value: int = 10_000_000, help_text: Any = ""
+) -> forms.IntegerField:
     return forms.IntegerField(
         label=label,
         required=required,
         min_value=min_value,
-        max_value=10_000_000,
+        max_value=max_value,
         help_text=help_text,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages={
@@ -159,7 +165,9 @@ class ItemForm(forms.Form):
         error_messages={"required": _("请填写单位")},
     )
     price = _money(_("单价（元）"))
-    per_household_limit = _count(_("每户限购"), required=False, min_value=1, help_text=_("留空表示不限购"))
+    per_household_limit = _count(
+        _("每户限购"), required=False, min_value=1, max_value=LIMIT_MAX, help_text=_("留空表示不限购")
+    )
     is_bundle = forms.BooleanField(label=_("套餐（如标准蔬菜包）"), required=False)
     description = forms.CharField(label=_("说明"), max_length=200, required=False)
     is_active = forms.BooleanField(label=_("在售"), required=False, initial=True)
@@ -231,7 +239,9 @@ class OfferForm(forms.Form):
     quantity = _count(_("可售数量"))
     reserved = _count(_("封控/隔离户预留"), required=False, help_text=_("留空按街道设置的比例预留"))
     price = _money(_("本窗口价格（元）"), required=False, help_text=_("留空用目录价格"))
-    per_household_limit = _count(_("每户限购"), required=False, min_value=1, help_text=_("留空用目录设置"))
+    per_household_limit = _count(
+        _("每户限购"), required=False, min_value=1, max_value=LIMIT_MAX, help_text=_("留空用目录设置")
+    )
     buckets = forms.IntegerField(
         label=_("库存分桶数"),
         required=False,
@@ -252,7 +262,9 @@ class OfferQuantityForm(forms.Form):
 
     quantity = _count(_("可售数量"))
     price = _money(_("价格（元）"), required=False)
-    per_household_limit = _count(_("每户限购"), required=False, min_value=0, help_text=_("0 或留空表示不限购"))
+    per_household_limit = _count(
+        _("每户限购"), required=False, min_value=0, max_value=LIMIT_MAX, help_text=_("0 或留空表示不限购")
+    )
 
 
 class ScheduleForm(forms.Form):

@@ -262,3 +262,16 @@ def test_a_window_whose_cut_off_has_passed_is_refused_with_the_reason(personas: 
     assert refused.status_code == 400
     assert "截单时间（" in body and "）已过，窗口将无法发布：请把截单时间设在现在之后" in body
     assert not OrderWindow.objects.exists()
+
+
+def test_a_per_household_limit_past_its_column_is_refused_with_a_message(personas: Personas) -> None:
+    # given supplier staff on the new item form
+    client = login(personas.supplier)
+    fields = {"name": "大米", "category": "rice", "unit": "袋", "price": "30", "is_active": "on"}
+    # when the limit is past what the column holds (a smallint; the model refused it with Django's generic text)
+    refused = client.post(f"/supplies/suppliers/{shop().pk}/items/new/", {**fields, "per_household_limit": "40000"})
+    # then the form says so and nothing is stored; at the column's largest value it is stored
+    assert refused.status_code == 400 and "数量过大" in refused.content.decode()
+    assert not Item.objects.filter(name="大米").exists()
+    made = client.post(f"/supplies/suppliers/{shop().pk}/items/new/", {**fields, "per_household_limit": "32767"})
+    assert made.status_code == 302 and Item.objects.get(name="大米").per_household_limit == 32767
