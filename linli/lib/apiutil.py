@@ -9,6 +9,7 @@ from ninja.errors import HttpError
 from pydantic import BaseModel, ValidationError
 
 from linli.lib import scope
+from linli.lib.apierrors import unstorable
 from linli.lib.wording import sentences
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -22,7 +23,7 @@ def plain_body(request: HttpRequest, model: type[Body]) -> Body | None:
         body = json.loads(request.body)
     except (ValueError, RecursionError):  # bad JSON or UTF-8 (ValueErrors), too deep
         return None
-    if not isinstance(body, dict):
+    if not isinstance(body, dict) or unstorable(body):  # a number or NUL no column takes: ninja's 422
         return None
     try:
         return model.model_validate(body)

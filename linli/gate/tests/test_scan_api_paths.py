@@ -191,3 +191,17 @@ def test_an_overdue_alert_is_kept_in_chinese_whatever_the_guards_language(street
     assert back.json()["verdict"] == "allowed"
     alert = GateAlert.objects.get(scan__uuid=back.json()["uuid"])
     assert alert.detail == "外出 4 小时 30 分钟后返回，超过规定时长"
+
+
+@pytest.mark.parametrize(
+    "extra", [{"person_id": 2**63}, {"person_id": -(2**63) - 1}, {"mask": None, "credential": "x\x00"}]
+)
+def test_a_value_no_column_takes_is_a_422_not_a_500(street: Gate, extra: dict[str, Any]) -> None:
+    # given a guard's token and a valid pass
+    key = token_for(street.personas.gate_guard)
+    credential = extra.pop("credential", street.household_pass.token)
+    # when a scan carries a person id past a bigint, or a NUL
+    response = post(key, street, credential, **extra)
+    # then it is refused field by field, and nothing is stored
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"] and GateScan.objects.count() == 0

@@ -303,3 +303,21 @@ def test_the_answer_is_json_the_general_path_would_replay(personas: Personas, an
     ]
     order = Order.objects.get(pk=sent["id"])
     assert sent == ordering.order_answer(order, list(order.lines.all()))
+
+
+@pytest.mark.parametrize(
+    ("extra", "line"),
+    [({"note": "门口\x00放"}, (1, 1)), ({}, (2**63, 1)), ({}, (1, 2**63)), ({"household": 2**63}, (1, 1))],
+)
+def test_a_value_no_column_takes_is_a_422_not_a_500(personas: Personas, extra: dict[str, Any], line: Any) -> None:
+    # given a window open for orders, and a body with a NUL in its note or a number past a bigint
+    window, (veg, _eggs) = window_with(personas, 标准蔬菜包=8, 鸡蛋=40)
+    offer = veg.pk if line[0] == 1 else line[0]
+    body = {"household": personas.resident_household.pk, **extra}
+    # when the resident's phone sends it (the rush path sees it first)
+    response = Resident(personas.resident).order(
+        window, body.pop("household"), (offer, line[1]), key="unstorable", **body
+    )
+    # then it is refused field by field in Chinese, and nothing is stored
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"] and Order.objects.count() == 0 and left(veg) == 8
