@@ -71,11 +71,12 @@ NUL = "a\x00b"
 NOT_UTF8 = b"\xff\xfe\xfa"  # sent as raw bytes in the form body
 HUGE = str(2**63)
 MISSING_ID = "999999999"
+PAST_INT32 = 2**31  # past an integer column (a count, a 32-bit id) on PostgreSQL
 
 # Per kind of form field: a representative set, not a cross product.
 PAGE_VALUES: dict[str, tuple[Any, ...]] = {
     "text": ("", "   ", LONG, NUL, NOT_UTF8),
-    "number": ("", "abc", "-1", "1e20", HUGE, MISSING_ID, NUL),  # a count, or an object's id
+    "number": ("", "abc", "-1", "1e20", HUGE, str(PAST_INT32), MISSING_ID, NUL),  # a count, or an object's id
     "decimal": ("", "abc", "-1", "1e20", "NaN", "Infinity", NUL),
     "date": ("", "2026-02-30", "0000-01-01", "9999-12-31", NUL),
     "datetime": ("", "2026-02-30T08:00", "0000-01-01T00:00", "9999-12-31T23:59", NUL),
@@ -86,7 +87,7 @@ PAGE_VALUES: dict[str, tuple[Any, ...]] = {
 # Per JSON type of an API property.
 API_VALUES: dict[str, tuple[Any, ...]] = {
     "string": ("", "   ", LONG, NUL, 12, None, ["x"]),
-    "integer": ("abc", -1, 10**20, 2**63, int(MISSING_ID), 1.5, None, [1]),
+    "integer": ("abc", -1, 10**20, 2**63, PAST_INT32, int(MISSING_ID), 1.5, None, [1]),
     "number": ("abc", -1, 1e20, "NaN", "Infinity", None),
     "decimal": ("abc", "-1", "1e20", "NaN", "Infinity", None),
     "boolean": ("maybe", None, [True]),
