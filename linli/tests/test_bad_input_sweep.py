@@ -42,6 +42,7 @@ from django.http import HttpResponseBase
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from linli.registry.models import Street
 from linli.tests.test_scope_sweep import (
     C2,
     CONTROL,
@@ -364,6 +365,20 @@ def form_body(body: dict[str, Any]) -> bytes:
     return urllib.parse.urlencode(pairs).encode("ascii")
 
 
+def writes_sql() -> str | None:
+    """PostgreSQL: the rows this transaction has inserted, updated or deleted so far in the counted tables,
+    its open savepoint's included (``pg_stat_get_xact_tuples_*`` add the live subtransactions' counts).
+    Unchanged across a request means it wrote nothing, and the full snapshot need not be read; changed
+    (even to the same values), the snapshot decides. None on SQLite, which keeps no such counts."""
+    if connection.vendor != "postgresql":
+        return None
+    skipped = ", ".join(f"'{table}'" for table in sorted(UNCOUNTED))
+    return (
+        "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_xact_user_tables"
+        f" WHERE relname NOT IN ({skipped})"
+    )
+
+
 class Sweeper:
     """Sends one request in a savepoint, rolls it back, and judges the answer."""
 
@@ -372,6 +387,24 @@ class Sweeper:
         self.tally = tally
         self.counts_sql = all_counts_sql()
         self.baseline = snapshot(c2, self.counts_sql)
+        self.writes_sql = writes_sql()
+        self.writes_before: int | None = None
+        if self.writes_sql is not None:  # the counts must see a row written in a savepoint, or prove nothing
+            try:
+                with transaction.atomic():
+                    before = self.writes()
+                    Street.objects.create(name="写入检测")
+                    assert self.writes() != before, "pg_stat_xact_user_tables did not count a row written"
+                    raise Rollback
+            except Rollback:
+                pass
+
+    def writes(self) -> int | None:
+        if self.writes_sql is None:
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(self.writes_sql)
+            return int(cursor.fetchone()[0])
 
     def run(self, what: str, send: Callable[[], HttpResponseBase], *, language: str, sent: str = "") -> int:
         """The answer's status (500 for an exception); a finding is recorded for what breaks the rule."""
@@ -379,6 +412,7 @@ class Sweeper:
         status = 500
         try:
             with transaction.atomic():
+                self.writes_before = self.writes()
                 try:
                     response = send()
                 except Exception as exc:  # the test client re-raises what the view raised: a 500
@@ -410,6 +444,8 @@ class Sweeper:
         problems = language_problems(errors, language, sent)
         if problems:
             self.tally.findings.append(f"{what} [{language or 'zh'}]: {'; '.join(problems)}")
+        if self.writes_before is not None and self.writes() == self.writes_before:
+            return "refused"  # PostgreSQL counted no row written: nothing to compare
         changes = written(self.baseline, snapshot(self.c2, self.counts_sql), self.counts_sql)
         if changes:
             self.tally.findings.append(f"{what}: refused ({status}) but wrote {', '.join(changes)}")
