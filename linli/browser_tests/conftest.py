@@ -173,3 +173,30 @@ def losing_the_first_answer(calls: list[str]) -> Callable[[Route], None]:
             route.continue_()
 
     return handle
+
+
+def fits_phone_width(page: Page) -> bool:
+    # clientWidth, not innerWidth: on a mobile viewport innerWidth grows with a page that is too wide.
+    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
+
+
+def resident_login(page: Page, phone: str, *, on_page: Callable[[Page], None] | None = None) -> None:
+    """The resident's two steps: the phone number, then the code the SMS carried (read from the outbox);
+    ``on_page`` is called on each of the two pages (to audit them, say)."""
+    from linli.accounts.models import SmsMessage  # after Django is set up
+
+    page.goto("/accounts/login/resident/")
+    if on_page:
+        on_page(page)
+    page.get_by_label("手机号").fill(phone)
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.get_by_label("验证码")).to_be_visible()
+    if on_page:
+        on_page(page)
+    sms = SmsMessage.objects.filter(phone=phone).order_by("-pk").first()
+    assert sms is not None
+    code = re.search(r"\d{6}", sms.body)
+    assert code is not None, sms.body
+    page.get_by_label("验证码").fill(code.group(0))
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.wait_for_url(lambda url: "/accounts/login" not in url)

@@ -8,7 +8,6 @@ is done through the pages; the database of the live server shows what reached it
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +15,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from linli.accounts.models import SmsMessage
-from linli.browser_tests.conftest import PHONE, TIMEOUT_MS, save_screenshot
+from linli.browser_tests.conftest import PHONE, TIMEOUT_MS, fits_phone_width, resident_login, save_screenshot
 from linli.gate.models import HouseholdHold
 from linli.health.choices import Category, EscalationStatus, EscalationStep, OrderStatus
 from linli.health.models import EscalationStepRecord, FeverEscalation, Monitoring, QuarantineOrder, RiskArea
@@ -27,26 +25,6 @@ from linli.registry.models import Person
 pytestmark = pytest.mark.browser
 
 ORIGIN = "某省某市某区"
-
-
-def fits_phone_width(page: Page) -> bool:
-    # clientWidth, not innerWidth: on a mobile viewport innerWidth grows with a page that is too wide.
-    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
-
-
-def resident_login(page: Page, phone: str) -> None:
-    """The resident's two steps: the phone number, then the code the SMS carried (read from the outbox)."""
-    page.goto("/accounts/login/resident/")
-    page.get_by_label("手机号").fill(phone)
-    page.get_by_role("button", name="获取验证码").click()
-    expect(page.get_by_label("验证码")).to_be_visible()
-    sms = SmsMessage.objects.filter(phone=phone).order_by("-pk").first()
-    assert sms is not None
-    code = re.search(r"\d{6}", sms.body)
-    assert code is not None, sms.body
-    page.get_by_label("验证码").fill(code.group(0))
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(lambda url: "/accounts/login" not in url)
 
 
 def test_returnee_registered_reports_a_fever_and_the_escalation_is_worked_to_its_end(

@@ -21,36 +21,15 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from linli.accounts.models import SmsMessage
-from linli.browser_tests.conftest import PHONE, TIMEOUT_MS, save_screenshot
+from linli.browser_tests.conftest import PHONE, TIMEOUT_MS, fits_phone_width, resident_login, save_screenshot
 from linli.lib.testing import build_personas
 from linli.supplies.choices import PackageStatus, PaymentMode
 from linli.supplies.labels import labels_pdf
 from linli.supplies.models import Order, OrderWindow, Package, Supplier
-from linli.supplies.services import aggregation, delivery, ordering
-from linli.supplies.testing import open_window
+from linli.supplies.services import aggregation, delivery
+from linli.supplies.testing import open_window, out_for_delivery
 
 pytestmark = pytest.mark.browser
-
-
-def fits_phone_width(page: Page) -> bool:
-    # clientWidth, not innerWidth: on a mobile viewport innerWidth grows with a page that is too wide.
-    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
-
-
-def resident_login(page: Page, phone: str) -> None:
-    """The resident's two steps: the phone number, then the code the SMS carried (read from the outbox)."""
-    page.goto("/accounts/login/resident/")
-    page.get_by_label("手机号").fill(phone)
-    page.get_by_role("button", name="获取验证码").click()
-    expect(page.get_by_label("验证码")).to_be_visible()
-    sms = SmsMessage.objects.filter(phone=phone).order_by("-pk").first()
-    assert sms is not None
-    code = re.search(r"\d{6}", sms.body)
-    assert code is not None, sms.body
-    page.get_by_label("验证码").fill(code.group(0))
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(lambda url: "/accounts/login" not in url)
 
 
 def hand_over(page: Page, code: str) -> None:
@@ -164,23 +143,8 @@ def test_a_volunteer_photographs_the_printed_label_and_the_bag_is_handed_over(
     # given: the resident's bag is packed, its label printed (a 100 × 100 mm label, as the shop prints
     # it), and the building lead carries the drop-off point's bags
     personas = build_personas()
-    shop = Supplier.objects.get(name="平价超市")
-    window = open_window(shop, personas.tree.c1, items={"标准蔬菜包": 50})
     point = delivery.drop_off_create(compound=personas.tree.p1, name="东门投放点", actor=personas.community_worker)
-    offer = window.offers.get()
-    body = {
-        "window": window.pk,
-        "household": personas.resident_household.pk,
-        "lines": [{"offer": offer.pk, "quantity": 1}],
-    }
-    status, _answer = ordering.submit_order(actor=personas.resident, key="label-photo", body=body)
-    assert status == 201
-    OrderWindow.objects.filter(pk=window.pk).update(cutoff_at=timezone.now() - datetime.timedelta(minutes=1))
-    window.refresh_from_db()
-    aggregation.aggregate(window, actor=personas.community_worker)
-    delivery.run_create(
-        window=window, drop_off=point, volunteer=personas.building_lead, actor=personas.community_worker
-    )
+    out_for_delivery(personas, point=point, key="label-photo")
     package = Package.objects.get(order__household=personas.resident_household)
     pdf = tmp_path / "label.pdf"
     pdf.write_bytes(labels_pdf(Package.objects.filter(pk=package.pk), size="100x100"))

@@ -11,7 +11,6 @@ pages once per language. Every problem of every page is collected, so a failure 
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,8 +22,13 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from linli.accounts.models import SmsMessage
-from linli.browser_tests.conftest import PHONE, TIMEOUT_MS, save_screenshot, wait_for_live_server_requests
+from linli.browser_tests.conftest import (
+    PHONE,
+    TIMEOUT_MS,
+    resident_login,
+    save_screenshot,
+    wait_for_live_server_requests,
+)
 from linli.gate import services as gate_services
 from linli.gate import visitors
 from linli.health.choices import Category
@@ -32,9 +36,9 @@ from linli.health.services import orders as health_orders
 from linli.health.services import reports as health_reports
 from linli.lib.testing import PASSWORD, Personas, build_personas, make_id_number
 from linli.registry.models import Person
-from linli.supplies.models import Order, OrderWindow, Supplier
-from linli.supplies.services import aggregation, delivery, ordering
-from linli.supplies.testing import open_window
+from linli.supplies.models import Order, Supplier
+from linli.supplies.services import delivery
+from linli.supplies.testing import open_window, out_for_delivery
 
 pytestmark = pytest.mark.browser
 
@@ -89,17 +93,7 @@ def build_street() -> Street:
 
     shop = Supplier.objects.get(name="平价超市")
     point = delivery.drop_off_create(compound=tree.p1, name="东门投放点", actor=personas.community_worker)
-    delivered = open_window(shop, tree.c1, items={"标准蔬菜包": 50})
-    offer = delivered.offers.get()
-    body = {"window": delivered.pk, "household": household.pk, "lines": [{"offer": offer.pk, "quantity": 1}]}
-    status, _answer = ordering.submit_order(actor=personas.resident, key="phone-audit", body=body)
-    assert status == 201
-    OrderWindow.objects.filter(pk=delivered.pk).update(cutoff_at=timezone.now() - datetime.timedelta(minutes=1))
-    delivered.refresh_from_db()
-    aggregation.aggregate(delivered, actor=personas.community_worker)
-    delivery.run_create(
-        window=delivered, drop_off=point, volunteer=personas.building_lead, actor=personas.community_worker
-    )
+    out_for_delivery(personas, point=point, key="phone-audit")
     window = open_window(shop, tree.c1, items={"标准蔬菜包": 50, "鸡蛋": 30}, limit=2)
     assert Order.objects.count() == 1
 
@@ -178,23 +172,6 @@ def staff_login(page: Page, username: str) -> None:
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
-def resident_login(page: Page, phone: str, problems: list[str]) -> None:
-    """The resident's two steps (the code read from the SMS outbox); the two login pages are audited too."""
-    page.goto("/accounts/login/resident/")
-    problems.extend(f"zh-hans /accounts/login/resident/: {problem}" for problem in audit(page))
-    page.get_by_label("手机号").fill(phone)
-    page.get_by_role("button", name="获取验证码").click()
-    expect(page.get_by_label("验证码")).to_be_visible()
-    problems.extend(f"zh-hans {page.url}: {problem}" for problem in audit(page))
-    sms = SmsMessage.objects.filter(phone=phone).order_by("-pk").first()
-    assert sms is not None
-    code = re.search(r"\d{6}", sms.body)
-    assert code is not None, sms.body
-    page.get_by_label("验证码").fill(code.group(0))
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.wait_for_url(lambda url: "/accounts/login" not in url)
-
-
 def menu_links(page: Page) -> list[str]:
     """The same-site pages the header's menu and a section's menu (``nav.subnav``) link to."""
     hrefs = page.eval_on_selector_all(
@@ -223,7 +200,11 @@ def test_every_page_of_a_persona_is_usable_by_thumb_on_a_360_px_phone(
     if persona == "resident":
         page.goto("/accounts/login/")
         problems.extend(f"zh-hans /accounts/login/: {problem}" for problem in audit(page))
-        resident_login(page, street.personas.resident.phone, problems)
+        resident_login(
+            page,
+            street.personas.resident.phone,
+            on_page=lambda shown: problems.extend(f"zh-hans {shown.url}: {problem}" for problem in audit(shown)),
+        )
     else:
         staff_login(page, getattr(street.personas, persona).username)
     urls = pages_of(street, persona)

@@ -47,3 +47,25 @@ def open_window(
         )
         offer_add(window, item, quantity, reserved=reserved, buckets=buckets, per_household_limit=limit)
     return window_publish(window, now=now - datetime.timedelta(hours=1))
+
+
+def out_for_delivery(personas: Any, *, point: Any, key: str) -> OrderWindow:
+    """A window of 平价超市 for C1 whose resident ordered one 标准蔬菜包 and whose cut-off has passed:
+    aggregated, and its drop-off ``point``'s bags assigned to the building lead (the volunteer)."""
+    from linli.supplies.services import aggregation, delivery, ordering  # they import this module's models
+
+    window = open_window(Supplier.objects.get(name="平价超市"), personas.tree.c1, items={"标准蔬菜包": 50})
+    body = {
+        "window": window.pk,
+        "household": personas.resident_household.pk,
+        "lines": [{"offer": window.offers.get().pk, "quantity": 1}],
+    }
+    status, _answer = ordering.submit_order(actor=personas.resident, key=key, body=body)
+    assert status == 201, _answer
+    OrderWindow.objects.filter(pk=window.pk).update(cutoff_at=timezone.now() - datetime.timedelta(minutes=1))
+    window.refresh_from_db()
+    aggregation.aggregate(window, actor=personas.community_worker)
+    delivery.run_create(
+        window=window, drop_off=point, volunteer=personas.building_lead, actor=personas.community_worker
+    )
+    return window
