@@ -11,6 +11,7 @@ pages once per language. Every problem of every page is collected, so a failure 
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,8 +37,8 @@ from linli.health.services import orders as health_orders
 from linli.health.services import reports as health_reports
 from linli.lib.testing import PASSWORD, Personas, build_personas, make_id_number
 from linli.registry.models import Person
-from linli.supplies.models import Order, Supplier
-from linli.supplies.services import delivery
+from linli.supplies.models import Item, Order, Supplier
+from linli.supplies.services import delivery, stock
 from linli.supplies.testing import open_window, out_for_delivery
 
 pytestmark = pytest.mark.browser
@@ -55,13 +56,17 @@ def audit(page: Page) -> list[str]:
 @dataclass
 class Street:
     """The personas and what their pages show: a checkpoint with a visitor and a parcel, a window open for
-    orders, a delivery run for the building lead (the volunteer), a key person and a fever for the medic."""
+    orders, a delivery run for the building lead (the volunteer), a key person and a fever for the medic,
+    平价超市's eggs for its staff (the supplier), with yesterday's price, today's abnormal rise and stock, and
+    today's staff checks (a fever among them)."""
 
     personas: Personas
     checkpoint_pk: int
     household_pk: int
     person_pk: int
     window_pk: int
+    supplier_pk: int
+    item_pk: int
     pages: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -102,13 +107,22 @@ def build_street() -> Street:
         returnee, category=Category.CLOSE_CONTACT, actor=personas.medic, starts_on=timezone.localdate()
     )
     health_reports.temperature_report(householder, temperature="37.8", actor=personas.resident)
-    return Street(personas, checkpoint.pk, household.pk, householder.pk, window.pk)
+    egg = Item.objects.get(supplier=shop, name="鸡蛋")
+    staff = personas.supplier
+    stock.price_report(item=egg, price="11.50", actor=staff, now=timezone.now() - datetime.timedelta(days=1))
+    stock.price_report(item=egg, price="15.80", actor=staff)  # an abnormal rise
+    stock.stock_report(item=egg, quantity=30, actor=staff)
+    stock.staff_check_record(supplier=shop, kind="temperature", staff_name="王店员", temperature="37.6", actor=staff)
+    stock.staff_check_record(supplier=shop, kind="disinfection", staff_name="收银区", result="含氯消毒液", actor=staff)
+    stock.staff_check_record(supplier=shop, kind="test", staff_name="王店员", result="negative", actor=staff)
+    return Street(personas, checkpoint.pk, household.pk, householder.pk, window.pk, shop.pk, egg.pk)
 
 
 def pages_of(street: Street, persona: str) -> list[str]:
     """The pages ``persona`` uses on a phone (their menu's and their home page's links are added)."""
     checkpoint = street.checkpoint_pk
     household = street.household_pk
+    shop = street.supplier_pk
     return {
         "resident": [
             f"/registry/household/{household}/",
@@ -161,6 +175,16 @@ def pages_of(street: Street, persona: str) -> list[str]:
             reverse("supplies:index"),
             f"/registry/household/{household}/",
         ],
+        "supplier": [
+            "/",
+            reverse("supplies:stock_report", args=[shop]),
+            reverse("supplies:price_report", args=[shop]),
+            reverse("supplies:staff_checks", args=[shop]),
+            reverse("supplies:supplier", args=[shop]),
+            reverse("supplies:item_create", args=[shop]),
+            reverse("supplies:item", args=[street.item_pk]),
+            reverse("supplies:window", args=[street.window_pk]),
+        ],
     }[persona]
 
 
@@ -189,7 +213,7 @@ def small_phone(browser: Browser, transactional_db: None, live_server: Any) -> I
     wait_for_live_server_requests()
 
 
-@pytest.mark.parametrize("persona", ["resident", "gate_guard", "grid_worker", "medic", "building_lead"])
+@pytest.mark.parametrize("persona", ["resident", "gate_guard", "grid_worker", "medic", "building_lead", "supplier"])
 def test_every_page_of_a_persona_is_usable_by_thumb_on_a_360_px_phone(
     small_phone: BrowserContext, live_server: Any, persona: str
 ) -> None:
