@@ -24,6 +24,7 @@ from linli.gate.choices import HoldReason
 from linli.gate.forms_passes import HoldForm, IssueForm, ReleaseForm, RevokeForm
 from linli.gate.models import HouseholdHold, HouseholdPass, OutingTicket
 from linli.lib import scope
+from linli.lib.views import as_id
 from linli.lib.wording import listed
 from linli.registry.models import Building, Compound, Household
 
@@ -193,10 +194,10 @@ def compound_passes(request: HttpRequest, pk: int) -> HttpResponse:
     rows = pass_admin.compound_rows(compound)
     buildings = list(Building.objects.filter(compound_id=compound.pk).order_by("number", "name"))
     show = request.GET.get("show", "")
-    building_id = request.GET.get("building", "")
+    building_id = as_id(request.GET.get("building"))
     shown = rows
-    if building_id.isdigit():
-        shown = [row for row in shown if row.building_id == int(building_id)]
+    if building_id is not None:
+        shown = [row for row in shown if row.building_id == building_id]
     if show in ("valid", "held", "none", "expired"):
         shown = [row for row in shown if row.status == show or (show == "none" and row.status == "pending")]
     totals = {key: sum(1 for row in rows if row.status == key) for key in pass_admin.STATUS_LABELS}
@@ -209,7 +210,7 @@ def compound_passes(request: HttpRequest, pk: int) -> HttpResponse:
         "missing": totals["none"] + totals["expired"],
         "buildings": buildings,
         "show": show,
-        "building_id": int(building_id) if building_id.isdigit() else None,
+        "building_id": building_id,
     }
     return render(request, "gate/passes_compound.html", context)
 
@@ -235,7 +236,7 @@ def cards_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("household_id")
     )
     building, household = request.GET.get("building", ""), request.GET.get("household", "")
-    if not all(value.isdigit() for value in (building, household) if value):
+    if not all(as_id(value) is not None for value in (building, household) if value):
         # A mistyped link must not print the whole compound's cards instead of the one asked for.
         raise BadRequest
     if building:

@@ -33,7 +33,7 @@ from linli.gate.forms_visitors import (
 from linli.gate.models import ExemptPass, Parcel, VehiclePass, Visit
 from linli.lib import scope
 from linli.lib.idnumbers import normalise_id_number
-from linli.lib.views import apply_errors
+from linli.lib.views import apply_errors, as_id
 from linli.lib.wording import labelled, listed, sentences
 from linli.registry.models import Compound, Household, Person
 
@@ -283,11 +283,11 @@ def vehicle_passes(request: HttpRequest) -> HttpResponse:
     can_manage = visitors.can_manage_passes(user)
     compounds = list(scope.editable(Compound.objects.order_by("code"), user)[:200]) if can_manage else []
     found: list[dict[str, Any]] = []
-    compound_id = request.GET.get("compound", "")
+    compound_id = as_id(request.GET.get("compound"))
     room = request.GET.get("room", "").strip()
-    if can_manage and compound_id.isdigit() and room:
-        if any(compound.pk == int(compound_id) for compound in compounds):
-            found = visitors.hosts_by_room(int(compound_id), room)
+    if can_manage and compound_id is not None and room:
+        if any(compound.pk == compound_id for compound in compounds):
+            found = visitors.hosts_by_room(compound_id, room)
     context = {
         "items": items,
         "can_manage": can_manage,

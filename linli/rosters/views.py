@@ -19,6 +19,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from linli.lib import scope
+from linli.lib.views import as_id
 from linli.registry.selectors import NODE_MODELS
 from linli.rosters import selectors, services
 from linli.rosters.forms import MODE_CHECK, MODE_GOOD, RosterUploadForm
@@ -54,9 +55,10 @@ def export_node(user: Any, level: str | None, node_id: str | None) -> Any:
     """The node an export is limited to, when one is asked for; Http404 when it is not the user's."""
     if not level:
         return None
-    if level not in EXPORT_LEVELS or not (node_id or "").isdigit():
+    pk = as_id(node_id)
+    if level not in EXPORT_LEVELS or pk is None:
         raise Http404
-    return scope.get_visible_or_404(NODE_MODELS[level].objects.all(), user, pk=int(node_id or 0))
+    return scope.get_visible_or_404(NODE_MODELS[level].objects.all(), user, pk=pk)
 
 
 @login_required

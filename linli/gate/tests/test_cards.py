@@ -172,3 +172,13 @@ def test_a_mistyped_card_link_prints_nothing_and_says_so(gate: Gate, client_for:
         assert response.status_code == 400, bad
         assert response["Content-Type"].startswith("text/html")
         assert "地址里的参数不正确" in response.content.decode()
+
+
+def test_a_building_or_household_that_cannot_be_an_id_is_a_bad_request(gate: Gate, client_for: ClientFor) -> None:
+    # given a grid worker printing cards, and a mistyped link: a superscript digit ("²".isdigit() is
+    # true, int() refuses it) or a number past a 64-bit id
+    client = client_for(gate.personas.grid_worker)
+    url = reverse("gate:cards_pdf", kwargs={"pk": gate.personas.tree.p1.pk})
+    for query in ({"building": "²"}, {"household": str(2**63)}):
+        # when it is asked for, then the answer is 400, not a 500 nor the whole compound's cards
+        assert client.get(url, query).status_code == 400, query
