@@ -115,6 +115,16 @@ def qr_png(token: str, tmp_path: Path) -> Path:
     return path
 
 
+# Every value the page's queue count has shown, in order (attribute changes keep their old value).
+RECORD_QUEUE_COUNTS = """
+const queueCounts = [];
+new MutationObserver((records) => {
+  for (const r of records) if (r.target.id === "queue") queueCounts.push(r.oldValue);
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-count"], attributeOldValue: true });
+window.queueCountsShown = () => [...queueCounts, document.getElementById("queue").dataset.count];
+"""
+
+
 class Guard:
     """What a guard does on the checkpoint page."""
 
@@ -475,6 +485,14 @@ def test_reload_without_network_opens_the_kept_page_and_keeps_scanning(
     assert guard.scan("外出", "36.5", gate.passes["201"].number) == "allowed"
     guard.next()
     guard.expect_queue(1)
+
+    # and opened once more, the page never says "all synced" before it has read its queue (a guard
+    # would think the scan had gone; a test waiting for the queue to empty would pass too early)
+    page.add_init_script(RECORD_QUEUE_COUNTS)
+    page.reload()
+    expect(page.locator("#gate")).to_have_attribute("data-ready", "yes")
+    guard.expect_queue(1)
+    assert "0" not in page.evaluate("window.queueCountsShown()")
 
     # and when the network returns, the scan reaches the server
     page.context.set_offline(False)

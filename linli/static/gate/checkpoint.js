@@ -467,7 +467,7 @@ async function sync() {
 
 // --- status line --------------------------------------------------------------------------------
 
-let queueCount = 0;
+let queueCount = null; // unknown until the journal is read: never "all synced" before then
 let rejectedCount = 0;
 
 async function updateQueue() {
@@ -483,8 +483,10 @@ function render() {
   net.dataset.online = online ? "yes" : "no";
   net.textContent = online ? S.online : navigator.onLine && serverDown ? S.server_down : S.offline;
   const queue = $("queue");
-  queue.dataset.count = String(queueCount);
-  queue.textContent = queueCount ? fill(S.queued, { n: queueCount }) : S.synced;
+  if (queueCount !== null) {
+    queue.dataset.count = String(queueCount);
+    queue.textContent = queueCount ? fill(S.queued, { n: queueCount }) : S.synced;
+  }
   if (bundleRecord) {
     const at = localParts(bundleRecord.fetchedAt, bundleRecord.bundle.utc_offset_minutes || 0);
     $("bundle-age").textContent = fill(S.bundle_at, { time: `${at.mmdd} ${at.hhmm}` });

@@ -29,7 +29,7 @@ let authLost = false;
 let persistent = true; // the journal survives closing the page (IndexedDB opened)
 let syncing = false;
 let seq = Date.now();
-let queueCount = 0;
+let queueCount = null; // unknown until the journal is read: never "all synced" before then
 let photoCount = 0;
 let rejected = [];
 let retryDelay = RETRY_FIRST_MS;
@@ -339,11 +339,13 @@ function render() {
   const online = isOnline();
   $("net").dataset.online = online ? "yes" : "no";
   $("net").textContent = online ? S.online : S.offline;
-  $("queue").dataset.count = String(queueCount);
   const waiting = [];
   if (queueCount) waiting.push(fill(S.queued, { n: queueCount }));
   if (photoCount) waiting.push(fill(S.photos_queued, { n: photoCount }));
-  $("queue").textContent = waiting.length ? waiting.join(" · ") : S.synced;
+  if (queueCount !== null) {
+    $("queue").dataset.count = String(queueCount);
+    $("queue").textContent = waiting.length ? waiting.join(" · ") : S.synced;
+  }
   $("retry").hidden = !waiting.length;
   const notices = [];
   if (!persistent) notices.push(S.not_persistent);
