@@ -369,7 +369,7 @@ def writes_sql() -> str | None:
     """PostgreSQL: the rows this transaction has inserted, updated or deleted so far in the counted tables,
     its open savepoint's included (``pg_stat_get_xact_tuples_*`` add the live subtransactions' counts).
     Unchanged across a request means it wrote nothing, and the full snapshot need not be read; changed
-    (even to the same values), the snapshot decides. None on SQLite, which keeps no such counts."""
+    (even to the same values), the snapshot decides. None elsewhere (SQLite: see :meth:`Sweeper.writes`)."""
     if connection.vendor != "postgresql":
         return None
     skipped = ", ".join(f"'{table}'" for table in sorted(UNCOUNTED))
@@ -389,17 +389,23 @@ class Sweeper:
         self.baseline = snapshot(c2, self.counts_sql)
         self.writes_sql = writes_sql()
         self.writes_before: int | None = None
-        if self.writes_sql is not None:  # the counts must see a row written in a savepoint, or prove nothing
+        if self.writes() is not None:  # the counts must see a row written in a savepoint, or prove nothing
             try:
                 with transaction.atomic():
                     before = self.writes()
                     Street.objects.create(name="写入检测")
-                    assert self.writes() != before, "pg_stat_xact_user_tables did not count a row written"
+                    assert self.writes() != before, "the write counter did not count a row written"
                     raise Rollback
             except Rollback:
                 pass
 
     def writes(self) -> int | None:
+        """A counter that moves whenever a row is written (None where there is none): PostgreSQL's per
+        transaction counts of the counted tables, or SQLite's ``total_changes`` of the connection (every
+        table, rows rolled back included: a request that only writes a session still reads the snapshot)."""
+        if connection.vendor == "sqlite":
+            connection.ensure_connection()
+            return int(connection.connection.total_changes)
         if self.writes_sql is None:
             return None
         with connection.cursor() as cursor:
@@ -445,7 +451,7 @@ class Sweeper:
         if problems:
             self.tally.findings.append(f"{what} [{language or 'zh'}]: {'; '.join(problems)}")
         if self.writes_before is not None and self.writes() == self.writes_before:
-            return "refused"  # PostgreSQL counted no row written: nothing to compare
+            return "refused"  # the database counted no row written: nothing to compare
         changes = written(self.baseline, snapshot(self.c2, self.counts_sql), self.counts_sql)
         if changes:
             self.tally.findings.append(f"{what}: refused ({status}) but wrote {', '.join(changes)}")
