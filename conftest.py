@@ -1,4 +1,6 @@
 import copy
+import fnmatch
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,7 +77,47 @@ def _rolled_back_only(item: pytest.Item) -> bool:
     return not any(options.get(name) for name in ("transaction", "reset_sequences", "serialized_rollback"))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# CI runs the suite twice, on SQLite and then on PostgreSQL (.ci/run), on two cores within 15 minutes.
+# With LINLI_SPLIT_SUITE=1 (set by .ci/run), each run leaves out the tests the other one runs, so that
+# every test runs once in CI and the tests of data, services, API and concurrency run on both databases:
+# pages, browsers, printouts and the demo, whose answers do not depend on the database, run on SQLite,
+# the database of `make run`; the bad-input sweeps, which look for what the database refuses (a NUL, a
+# number past 64 bits, an over-long text), run on PostgreSQL, the database of production, which refuses
+# more. Without it (`make test` by hand), each run runs everything.
+SQLITE_SHARE = (
+    "linli/browser_tests/*",
+    "linli/*/tests/*_browser.py",
+    "linli/*/tests/test_*pages*.py",
+    "linli/*/tests/test_demo*.py",
+    "linli/registry/tests/test_seed.py",
+    "linli/gate/tests/test_board.py",
+    "linli/gate/tests/test_cards.py",
+    "linli/supplies/tests/test_labels.py",
+    "linli/supplies/tests/test_packing_picklist.py",
+    "linli/tests/test_collector.py",
+    "linli/tests/test_english_pages.py",
+    "linli/tests/test_qr*.py",
+    "linli/tests/test_scope_sweep*.py",
+    "linli/tests/test_site.py",
+    "linli/tests/test_wording.py",
+)
+POSTGRESQL_SHARE = ("linli/tests/test_bad_input_sweep*.py",)
+
+
+def _other_share(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
+    """The tests the other database's run of a split suite runs (none unless LINLI_SPLIT_SUITE=1)."""
+    if os.environ.get("LINLI_SPLIT_SUITE") != "1":
+        return []
+    other = POSTGRESQL_SHARE if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else SQLITE_SHARE
+    return [item for item in items if any(fnmatch.fnmatch(item.nodeid.split("::", 1)[0], pattern) for pattern in other)]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    other = _other_share(config, items)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        left_out = set(map(id, other))
+        items[:] = [item for item in items if id(item) not in left_out]
     modules: dict[str, bool] = {}
     for item in items:
         module = item.nodeid.split("::", 1)[0]
