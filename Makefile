@@ -13,6 +13,11 @@ include .env
 export
 endif
 
+# Compiled modules are kept (__pycache__, ignored by git) even where the environment says not to write
+# them: every test process would otherwise compile the project and rewrite the tests' asserts anew (~12 s
+# of each pytest worker's start on a slow machine).
+export PYTHONDONTWRITEBYTECODE :=
+
 .PHONY: run install install-dev migrate demo test lint typecheck bench messages clean
 
 $(VENV)/.installed: requirements.lock
