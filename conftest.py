@@ -104,7 +104,7 @@ SQLITE_SHARE = (
 POSTGRESQL_SHARE = ("linli/tests/test_bad_input_sweep*.py",)
 
 
-def _other_share(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
+def _other_share(items: list[pytest.Item]) -> list[pytest.Item]:
     """The tests the other database's run of a split suite runs (none unless LINLI_SPLIT_SUITE=1)."""
     if os.environ.get("LINLI_SPLIT_SUITE") != "1":
         return []
@@ -113,7 +113,7 @@ def _other_share(config: pytest.Config, items: list[pytest.Item]) -> list[pytest
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    other = _other_share(config, items)
+    other = _other_share(items)
     if other:
         config.hook.pytest_deselected(items=other)
         left_out = set(map(id, other))
