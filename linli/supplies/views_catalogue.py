@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from linli.accounts.models import User
 from linli.lib import scope
-from linli.lib.views import apply_errors, posted_pk
+from linli.lib.views import apply_errors, as_id, posted_pk
 from linli.lib.wording import listed
 from linli.registry.models import Community, Street
 from linli.supplies.choices import WindowStatus
@@ -373,8 +373,8 @@ def window_create(request: HttpRequest) -> HttpResponse:
     communities = scope.editable(Community.objects.all(), user).order_by("code")
     suppliers_qs = scope.visible(Supplier.objects.filter(is_active=True), user).order_by("name")
     initial: dict[str, Any] = {}
-    if request.GET.get("supplier", "").isdigit():
-        initial["supplier"] = int(request.GET["supplier"])
+    if (supplier_id := as_id(request.GET.get("supplier"))) is not None:
+        initial["supplier"] = supplier_id
     form = WindowForm(posted_data(request), suppliers=suppliers_qs, communities=communities, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.lib import scope
+from linli.lib.views import as_id
 from linli.lib.wording import listed
 from linli.registry import selectors as registry_selectors
 from linli.registry.models import Household
@@ -162,7 +163,7 @@ def _blocks(
         for offer in offers:
             name = quantity_field(offer)
             raw = form[name].value() if form.is_bound else 0
-            value = int(raw) if str(raw or "").isdigit() else 0
+            value = as_id(raw) or 0  # ASCII digits only, not past a bigint ("²" is a digit to isdigit())
             errors = [str(e) for e in form.errors.get(name, [])] if form.is_bound else []
             if outcome is not None and posted is not None and outcome.offer_id == offer.pk:
                 errors.append(outcome.refusal)
@@ -202,10 +203,10 @@ class Outcome:
 def _submit(request: HttpRequest, household: Household, *, proxy: bool) -> Outcome:
     """Post one window's form through the idempotent service (``ordering.submit_order``)."""
     user: Any = request.user
-    window_id = request.POST.get("window", "")
+    window_id = as_id(request.POST.get("window", ""))
     window = (
         scope.visible(selectors.open_windows(household), user).filter(pk=window_id).first()
-        if window_id.isdigit()
+        if window_id is not None
         else None
     )
     if window is None:

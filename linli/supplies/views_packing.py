@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from linli.audit.models import AuditAction
 from linli.audit.services import audit_record
 from linli.lib import scope
+from linli.lib.views import as_id
 from linli.supplies.api_packing import SHORT_AMOUNT, XLSX, cents, item_totals, packages_by_drop_off, purchase_lines
 from linli.supplies.choices import PackageStatus, WindowStatus
 from linli.supplies.forms_packing import LabelSizeForm, ShortfallForm
@@ -172,11 +173,10 @@ def _point(request: HttpRequest, purchase: PurchaseOrder) -> DropOffPoint | None
     raw = request.GET.get("drop_off", "")
     if not raw:
         return None
-    if not raw.isdigit():
+    point_id = as_id(raw)
+    if point_id is None or not PurchaseLine.objects.filter(purchase=purchase, drop_off_id=point_id).exists():
         raise Http404
-    if not PurchaseLine.objects.filter(purchase=purchase, drop_off_id=int(raw)).exists():
-        raise Http404
-    return DropOffPoint.objects.get(pk=int(raw))
+    return DropOffPoint.objects.get(pk=point_id)
 
 
 @login_required

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.lib import scope
+from linli.lib.views import as_id
 from linli.registry.models import Household
 from linli.survey import selectors, services
 from linli.survey.forms import SurveyVisitForm
@@ -73,10 +74,10 @@ def progress(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     _require_staff(user)
     level = request.GET.get("level", "")
-    raw_id = request.GET.get("id", "")
-    if level and not raw_id.isdigit():
+    node_id = as_id(request.GET.get("id", ""))
+    if level and node_id is None:
         raise Http404
-    data = selectors.survey_progress(user, level, int(raw_id) if level else None)
+    data = selectors.survey_progress(user, level, node_id if level else None)
     crumbs = [(LEVEL_LABELS[name], node.name, f"?level={name}&id={node.pk}") for name, node in data.path]
     if scope.is_unrestricted(user):
         crumbs.insert(0, (LEVEL_LABELS[""], "", "?"))

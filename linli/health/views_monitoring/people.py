@@ -55,7 +55,7 @@ from linli.health.views_monitoring.common import (
     require,
 )
 from linli.lib import scope
-from linli.lib.views import apply_errors
+from linli.lib.views import apply_errors, as_id
 from linli.registry.models import Person
 from linli.registry.search import parse_query, search_people
 
@@ -157,14 +157,14 @@ def register(request: HttpRequest) -> HttpResponse:
     if _is_htmx(request) and request.method == "GET":
         return render(request, "health/_person_pick.html", {"results": results, "hint": hint, "q": query})
     form = RegisterForm(request.POST or None, sites=sites, initial=request.GET.dict())
-    chosen_pk = request.POST.get("person") or request.GET.get("person") or ""
+    chosen_pk = as_id(request.POST.get("person") or request.GET.get("person") or "")
     chosen = None
-    if chosen_pk.isdigit():
+    if chosen_pk is not None:
         chosen = (
             scope.visible(
                 Person.objects.select_related("household__compound", "household__building", "household__unit"), user
             )
-            .filter(pk=int(chosen_pk))
+            .filter(pk=chosen_pk)
             .first()
         )
     if request.method == "POST" and form.is_valid():

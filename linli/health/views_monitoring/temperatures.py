@@ -41,7 +41,7 @@ from linli.health.views_monitoring.common import (
     require,
 )
 from linli.lib import scope
-from linli.lib.views import apply_errors
+from linli.lib.views import apply_errors, as_id
 from linli.registry.models import Community, Person
 
 # --- temperatures: the resident, the chase list, the summary ---
@@ -70,8 +70,8 @@ def me(request: HttpRequest) -> HttpResponse:
     forms: dict[int, TemperatureForm] = {}
     status = 200
     if request.method == "POST":
-        posted = request.POST.get("person", "")
-        person = people.get(int(posted)) if posted.isdigit() else None
+        posted = as_id(request.POST.get("person", ""))
+        person = people.get(posted) if posted is not None else None
         if person is None:
             # A member not under monitoring today, or someone else's: nothing to report here.
             raise Http404

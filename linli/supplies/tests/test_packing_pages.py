@@ -214,6 +214,11 @@ def test_downloads(scene: Scene, client_for: Any) -> None:
     assert door.status_code == 200
     assert client.get(reverse("supplies:purchase_labels", args=[purchase.pk]) + "?size=a5").status_code == 404
     assert client.get(reverse("supplies:purchase_labels", args=[purchase.pk]) + "?drop_off=999999").status_code == 404
+    for not_an_id in ("²", "9" * 25):  # a digit to str.isdigit(), a number past a 64-bit id
+        assert (
+            client.get(reverse("supplies:purchase_labels", args=[purchase.pk]), {"drop_off": not_an_id}).status_code
+            == 404
+        )
     outsider = client_for(scene.personas.outsider)
     assert outsider.get(reverse("supplies:purchase_labels", args=[purchase.pk])).status_code == 404
 
