@@ -66,16 +66,17 @@ NOT_UTF8 = b"\xff\xfe\xfa"  # sent as raw bytes in the form body
 HUGE = str(2**63)
 MISSING_ID = "999999999"
 PAST_INT32 = 2**31  # past an integer column (a count, a 32-bit id) on PostgreSQL
+NOT_ASCII_DIGIT = "²"  # a digit to str.isdigit(), not to int()
 
 # Per kind of form field: a representative set, not a cross product.
 PAGE_VALUES: dict[str, tuple[Any, ...]] = {
     "text": ("", "   ", LONG, NUL, NOT_UTF8),
-    "number": ("", "abc", "-1", "1e20", HUGE, str(PAST_INT32), MISSING_ID, NUL),  # a count, or an object's id
+    "number": ("", "abc", "-1", "1e20", HUGE, str(PAST_INT32), MISSING_ID, NOT_ASCII_DIGIT, NUL),  # a count, or an id
     "decimal": ("", "abc", "-1", "1e20", "NaN", "Infinity", NUL),
     "date": ("", "2026-02-30", "0000-01-01", "9999-12-31", NUL),
     "datetime": ("", "2026-02-30T08:00", "0000-01-01T00:00", "9999-12-31T23:59", NUL),
     "time": ("", "25:61", NUL),
-    "ids": (["abc"], [MISSING_ID], [HUGE], [NUL]),
+    "ids": (["abc"], [MISSING_ID], [HUGE], [NOT_ASCII_DIGIT], [NUL]),
     "uuid": ("not-a-uuid", NUL),
 }
 # Per JSON type of an API property.
